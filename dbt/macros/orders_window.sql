@@ -1,0 +1,41 @@
+{#-
+    The partition window a run re-merges, from vars `orders_window_start` and
+    `orders_window_end` (ISO dates, end exclusive), or none for the processing-time lookback
+    of a plain `dbt build`. The values are validated as real dates before they reach SQL.
+-#}
+{% macro orders_window() %}
+    {% set start = var('orders_window_start', none) %}
+    {% set end = var('orders_window_end', none) %}
+    {% if start is none and end is none %}
+        {{ return(none) }}
+    {% endif %}
+    {% if start is none or end is none %}
+        {{ exceptions.raise_compiler_error(
+            "Set both orders_window_start and orders_window_end, or neither.") }}
+    {% endif %}
+    {% set bounds = [] %}
+    {% for value in [start, end] %}
+        {% if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value | string) %}
+            {{ exceptions.raise_compiler_error(
+                "Window bound " ~ (value | string | tojson) ~ " is not an ISO date YYYY-MM-DD.") }}
+        {% endif %}
+        {% do bounds.append(modules.datetime.date.fromisoformat(value | string)) %}
+    {% endfor %}
+    {% if bounds[0] >= bounds[1] %}
+        {{ exceptions.raise_compiler_error(
+            "orders_window_start must be before orders_window_end (end is exclusive).") }}
+    {% endif %}
+    {{ return({'start': bounds[0].isoformat(), 'end': bounds[1].isoformat()}) }}
+{% endmacro %}
+
+
+{#- A SQL date literal for an already validated ISO date. -#}
+{% macro date_literal(iso_date) -%}
+    cast('{{ iso_date }}' as date)
+{%- endmacro %}
+
+
+{#- This invocation's start time as a naive UTC timestamp, stamped on every merged row. -#}
+{% macro merge_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}

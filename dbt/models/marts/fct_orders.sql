@@ -1,0 +1,120 @@
+{{
+    config(
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
+{%- set window = orders_window() %}
+
+-- One row per order: its latest valid snapshot. An incremental run re-merges every order it
+-- touches from all of that order's snapshots, wherever they are dated, so an order re-dated
+-- by a late snapshot leaves its old date in the same transaction that gives it the new one.
+
+with snapshots as (
+
+    select * from {{ ref('stg_orders') }}
+
+),
+
+{% if is_incremental() %}
+
+touched_orders as (
+
+    {% if window %}
+    -- a partition window: orders with any snapshot placed in it, or currently dated in it
+    select order_id from snapshots
+    where
+        order_placed_at >= cast({{ date_literal(window.start) }} as {{ dbt.type_timestamp() }})
+        and order_placed_at < cast({{ date_literal(window.end) }} as {{ dbt.type_timestamp() }})
+
+    union
+
+    select order_id from {{ this }}
+    where
+        order_date >= {{ date_literal(window.start) }}
+        and order_date < {{ date_literal(window.end) }}
+    {% else %}
+    -- plain dbt build: orders with an event that arrived within the lookback of the newest
+    -- arrival already merged (legacy rows without an arrival time count as on time)
+    select distinct order_id from snapshots
+    where coalesce(event_ingested_at, event_time) >= (
+        select
+            {{ dbt.dateadd(
+                'day',
+                -1 * var('orders_lookback_days'),
+                "coalesce(max(coalesce(latest_event_ingested_at, latest_event_time)), "
+                ~ "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))"
+            ) }}
+        from {{ this }}
+    )
+    {% endif %}
+
+),
+
+candidate_snapshots as (
+
+    select * from snapshots
+    where order_id in (select touched_orders.order_id from touched_orders)
+
+),
+
+{% else %}
+
+candidate_snapshots as (
+
+    select * from snapshots
+
+),
+
+{% endif %}
+
+ranked as (
+
+    select
+        *,
+        -- latest business time wins; an exact tie goes to the greatest event_id, so the
+        -- result never depends on arrival order
+        row_number() over (
+            partition by order_id
+            order by event_time desc, event_id desc
+        ) as snapshot_rank,
+        count(*) over (partition by order_id) as snapshot_count
+    from candidate_snapshots
+
+),
+
+latest as (
+
+    select * from ranked
+    where snapshot_rank = 1
+
+),
+
+final as (
+
+    select
+        latest.order_id,
+        latest.customer_id,
+        latest.status,
+        latest.amount,
+        latest.order_placed_at,
+        cast(latest.order_placed_at as date) as order_date,
+        latest.event_id as latest_event_id,
+        latest.event_time as latest_event_time,
+        latest.event_ingested_at as latest_event_ingested_at,
+        latest.snapshot_count,
+        {% if is_incremental() -%}
+        merged.order_date as previous_order_date,
+        {%- else -%}
+        cast(null as date) as previous_order_date,
+        {%- endif %}
+        {{ merge_timestamp() }} as merged_at
+    from latest
+    {% if is_incremental() -%}
+    left join {{ this }} as merged on latest.order_id = merged.order_id
+    {%- endif %}
+
+)
+
+select * from final

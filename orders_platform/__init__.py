@@ -1,0 +1,1 @@
+"""orders_platform: late-arriving order events to trustworthy daily revenue."""

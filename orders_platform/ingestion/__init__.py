@@ -1,0 +1,1 @@
+"""Landing order events in the warehouse: validation, arrival stamping, exactly-once files."""

@@ -1,0 +1,35 @@
+"""Package definition for the orders_platform Dagster code location.
+
+Versions are pinned exactly so that a fresh machine resolves the same environment that CI
+tested; `constraints.txt` pins the transitive dependencies.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="orders_platform",
+    version="0.1.0",
+    description="Late-arriving order events to trustworthy daily revenue (Dagster + dbt + DuckDB).",
+    packages=find_packages(exclude=["orders_platform_tests", "orders_platform_tests.*"]),
+    python_requires=">=3.11,<3.13",
+    install_requires=[
+        "dagster==1.13.27",
+        "dagster-webserver==1.13.27",
+        "dagster-dbt==0.29.27",
+        "dagster-duckdb==0.29.27",
+        # dbt-core 1.12 downloads a SQL parser binary from the internet while installing, which
+        # fails on machines that only reach the package registries; 1.11 is self-contained.
+        "dbt-core>=1.11,<1.12",
+        "dbt-duckdb==1.11.1",
+        "duckdb==2.0.0",
+        "pandas==3.1.1",
+    ],
+    extras_require={
+        "dev": [
+            "pytest==9.2.0",
+            "hypothesis==6.170.15",
+            "ruff==0.17.6",
+            "sqlfluff==4.5.0",
+        ],
+    },
+)
