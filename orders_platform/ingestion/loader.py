@@ -116,6 +116,13 @@ with parsed as (
         *,
         case
             when pre_reason is null and json_valid(raw_line) and json_type(raw_line) = 'OBJECT'
+                -- DuckDB's reader accepts NaN/Infinity literals; strict JSON does not
+                and not (
+                    regexp_matches(raw_line, '(?i)nan|inf')
+                    and regexp_matches(
+                        regexp_replace(raw_line, '"(?:[^"\\\\]|\\\\.)*"', '', 'g'), '(?i)nan|inf'
+                    )
+                )
                 then json_extract(
                     raw_line,
                     ['$.event_id', '$.order_id', '$.customer_id', '$.status', '$.amount',
@@ -155,7 +162,7 @@ judged as (
         *,
         case
             when pre_reason is not null then pre_reason
-            when trim(raw_line) = '' then 'blank_line'
+            when regexp_matches(raw_line, '^\s*$') then 'blank_line'
             when v is null then 'malformed_json'
             when event_id is null or order_id is null or customer_id is null then 'missing_id'
             when status is null or not list_contains($statuses, status) then 'unknown_status'

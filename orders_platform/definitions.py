@@ -1,0 +1,30 @@
+"""The Dagster code location: `dagster dev -m orders_platform.definitions` loads `defs`."""
+
+from dagster import Definitions, in_process_executor
+from dagster_dbt import DbtCliResource
+
+from orders_platform.dbt_project import dbt_executable, orders_dbt_project
+from orders_platform.ingestion.assets import orders_landing
+from orders_platform.jobs import ingest_orders_job, orders_daily_job
+from orders_platform.resources import LandingZoneResource, WarehouseResource
+from orders_platform.schedules.schedules import (
+    daily_partition_schedule,
+    hourly_ingestion_schedule,
+    nightly_remerge_schedule,
+)
+from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
+
+defs = Definitions(
+    assets=[orders_landing, orders_dbt_models, orders_daily_dbt_models],
+    jobs=[ingest_orders_job, orders_daily_job],
+    schedules=[hourly_ingestion_schedule, daily_partition_schedule, nightly_remerge_schedule],
+    resources={
+        "warehouse": WarehouseResource(),
+        "landing": LandingZoneResource(),
+        "dbt": DbtCliResource(project_dir=orders_dbt_project(), dbt_executable=dbt_executable()),
+    },
+    # Every step opens the single DuckDB file; running them in one process, one at a time,
+    # means no step of a run ever waits on another step's lock (and no per-step process
+    # start-up cost).
+    executor=in_process_executor,
+)

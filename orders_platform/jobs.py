@@ -1,0 +1,22 @@
+"""Asset jobs: land new files, and re-merge a window of daily partitions."""
+
+from dagster import AssetSelection, define_asset_job
+
+from orders_platform.ingestion.assets import orders_landing
+from orders_platform.partitions import daily_partitions
+from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
+
+ingest_orders_job = define_asset_job(
+    "ingest_orders_job",
+    selection=AssetSelection.assets(orders_landing) | AssetSelection.assets(orders_dbt_models),
+    description="Load new landing files and refresh the staging view.",
+)
+
+# One job for the daily run and for re-merges of any range: a range run re-merges every day
+# in it with a single dbt invocation.
+orders_daily_job = define_asset_job(
+    "orders_daily_job",
+    selection=AssetSelection.assets(orders_daily_dbt_models),
+    partitions_def=daily_partitions,
+    description="Re-merge fct_orders and revenue_daily for a partition or a partition range.",
+)

@@ -1,0 +1,1 @@
+"""dbt models as Dagster assets: the daily-partitioned marts and the unpartitioned rest."""

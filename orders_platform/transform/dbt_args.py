@@ -1,0 +1,59 @@
+"""Pure functions that turn a Dagster run into dbt CLI arguments.
+
+Kept free of Dagster contexts and I/O so the rules (which window, never a production full
+refresh, no unit tests in production builds) are tested directly and cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+PRODUCTION_TARGET = "prod"
+
+
+class FullRefreshRefusedError(RuntimeError):
+    """Raised instead of running `dbt build --full-refresh` against production."""
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """A half-open range of order dates, [start, end)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise ValueError(f"empty window: start {self.start} is not before end {self.end}")
+
+    @classmethod
+    def from_time_window(cls, start: datetime, end: datetime) -> DateWindow:
+        """From a Dagster partition time window, whose bounds are UTC midnights."""
+        if (start.time(), end.time()) != (datetime.min.time(), datetime.min.time()):
+            raise ValueError(f"partition window {start}..{end} is not aligned to whole days")
+        return cls(start.date(), end.date())
+
+    def as_vars(self) -> dict[str, str]:
+        return {"orders_window_start": self.start.isoformat(), "orders_window_end": self.end.isoformat()}
+
+
+def dbt_build_args(
+    window: DateWindow | None, *, target: str, full_refresh: bool = False
+) -> list[str]:
+    """Arguments for the `dbt build` that materializes `window` (None: no partition window).
+
+    Unit tests are left out: they check the SQL, not the data, and run in `make test`.
+    """
+    if full_refresh and target == PRODUCTION_TARGET:
+        raise FullRefreshRefusedError(
+            "Refusing --full-refresh on target 'prod': production tables are never rebuilt. "
+            "Launch a partition backfill over the affected days instead."
+        )
+    args = ["build", "--exclude", "test_type:unit"]
+    if window is not None:
+        args += ["--vars", json.dumps(window.as_vars())]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
