@@ -29,7 +29,8 @@ setup(
             "pytest==9.2.0",
             "hypothesis==6.170.15",
             "ruff==0.17.6",
-            "sqlfluff==4.5.0",
+            "sqlfluff==4.4.0",
+            "sqlfluff-templater-dbt==4.4.0",
         ],
     },
 )

@@ -3,7 +3,6 @@
 from dagster import AssetSelection, define_asset_job
 
 from orders_platform.ingestion.assets import orders_landing
-from orders_platform.partitions import daily_partitions
 from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
 
 ingest_orders_job = define_asset_job(
@@ -17,6 +16,5 @@ ingest_orders_job = define_asset_job(
 orders_daily_job = define_asset_job(
     "orders_daily_job",
     selection=AssetSelection.assets(orders_daily_dbt_models),
-    partitions_def=daily_partitions,
     description="Re-merge fct_orders and revenue_daily for a partition or a partition range.",
 )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from decimal import Context, Decimal, InvalidOperation
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Context, Decimal
 from typing import Any
 
 from .fixtures.late_events import LandingFile
@@ -20,18 +20,18 @@ __all__ = [
     "REASON_CODES",
     "STATUSES",
     "DayTotals",
-    "ExpectedOrder",
     "Expectations",
+    "ExpectedOrder",
     "Snapshot",
     "classify_line",
+    "expected_from",
+    "parse_amount",
     "parse_line",
     "parse_timestamp",
-    "parse_amount",
     "split_lines",
-    "expected_from",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 
 # contract order: the first failing check names the reason.
 REASON_CODES: tuple[str, ...] = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from orders_platform_tests.fixtures.late_events import (
     write_files,
 )
 
-UTC = timezone.utc
+UTC = UTC
 ARRIVED = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 
 
@@ -79,7 +79,9 @@ def test_an_older_snapshot_arriving_after_a_newer_one_does_not_win() -> None:
     assert exp.days[date(2026, 3, 10)].net_revenue == Decimal("0.00")
 
 
-def test_a_later_snapshot_placed_on_another_utc_date_moves_the_order_and_empties_the_old_day() -> None:
+def test_a_later_snapshot_placed_on_another_utc_date_moves_the_order_and_empties_the_old_day() -> (
+    None
+):
     first = line(event_id="e-1", order_placed_at="2026-03-10T10:00:00Z")
     moved = line(
         event_id="e-2",
@@ -120,9 +122,7 @@ def test_files_are_replayed_in_file_name_order_not_list_order() -> None:
 
 def test_a_rejected_line_does_not_make_its_later_valid_copy_a_retry() -> None:
     too_early = datetime(2026, 3, 9, 0, 0, tzinfo=UTC)  # event is > 24 h after it
-    exp = expected_from(
-        [landing("1.jsonl", line(), arrived=too_early), landing("2.jsonl", line())]
-    )
+    exp = expected_from([landing("1.jsonl", line(), arrived=too_early), landing("2.jsonl", line())])
     assert exp.rejected == {"event_time_after_arrival": 1}
     assert (exp.loaded_lines, exp.retry_lines) == (1, 0)
 
@@ -152,7 +152,12 @@ REASON_CASES: list[tuple[str, str]] = [
     ("invalid_amount", line(amount="NaN")),
     ("invalid_amount", line(amount="Infinity")),
     ("invalid_amount", line(amount=" 10")),
-    ("invalid_amount", '{"event_id": "e-1", "order_id": "o-1", "customer_id": "c-1", "status": "paid", "amount": 10.005, "order_placed_at": "2026-03-10T10:00:00Z", "event_time": "2026-03-10T11:00:00Z"}'),
+    (
+        "invalid_amount",
+        '{"event_id": "e-1", "order_id": "o-1", "customer_id": "c-1", "status": "paid", '
+        '"amount": 10.005, "order_placed_at": "2026-03-10T10:00:00Z", '
+        '"event_time": "2026-03-10T11:00:00Z"}',
+    ),
     ("negative_amount", line(amount=-1)),
     ("negative_amount", line(amount="-0.01")),
     ("invalid_timestamp", line(event_time="2026-03-10T11:00:00")),
@@ -168,7 +173,9 @@ REASON_CASES: list[tuple[str, str]] = [
 
 
 @pytest.mark.parametrize(("code", "raw"), REASON_CASES)
-def test_each_reason_code_is_reported_for_a_line_breaking_only_that_rule(code: str, raw: str) -> None:
+def test_each_reason_code_is_reported_for_a_line_breaking_only_that_rule(
+    code: str, raw: str
+) -> None:
     assert classify_line(raw, ARRIVED) == code
 
 
@@ -182,10 +189,20 @@ def test_every_reason_code_has_at_least_one_oracle_case() -> None:
         ("missing_id", line(order_id=None, status="lost", amount=-1, event_time="x")),
         ("unknown_status", line(status="void", amount="abc")),
         ("invalid_amount", line(amount=True, event_time="x")),
-        ("invalid_amount", '{"event_id": "e-1", "order_id": "o-1", "customer_id": "c-1", "status": "paid", "amount": -1.005}'),
+        (
+            "invalid_amount",
+            '{"event_id": "e-1", "order_id": "o-1", "customer_id": "c-1", "status": "paid", '
+            '"amount": -1.005}',
+        ),
         ("negative_amount", line(amount="-3", event_time="x")),
-        ("invalid_timestamp", line(order_placed_at="2026-03-10T10:00:00", event_time="2026-03-01T00:00:00Z")),
-        ("event_time_before_order_placed", line(order_placed_at="2026-04-30T00:00:00Z", event_time="2026-04-29T00:00:00Z")),
+        (
+            "invalid_timestamp",
+            line(order_placed_at="2026-03-10T10:00:00", event_time="2026-03-01T00:00:00Z"),
+        ),
+        (
+            "event_time_before_order_placed",
+            line(order_placed_at="2026-04-30T00:00:00Z", event_time="2026-04-29T00:00:00Z"),
+        ),
     ],
 )
 def test_the_first_failing_check_in_contract_order_names_the_reason(code: str, raw: str) -> None:
@@ -234,7 +251,9 @@ def test_amounts_accept_numbers_and_numeric_strings_but_not_bools_or_sub_cent_va
 
 
 def test_minus_zero_is_a_valid_amount_that_sums_as_zero() -> None:
-    exp = expected_from([landing("1.jsonl", line(amount=-0), line(event_id="e-0", order_id="o-0", amount="-0.00"))])
+    exp = expected_from(
+        [landing("1.jsonl", line(amount=-0), line(event_id="e-0", order_id="o-0", amount="-0.00"))]
+    )
     assert exp.rejected == {}
     assert exp.days[date(2026, 3, 10)].net_revenue == Decimal("0.00")
     assert str(exp.orders["o-1"].amount) == "0.00"
@@ -391,7 +410,10 @@ def test_the_late_scenarios_end_in_the_documented_states() -> None:
     assert orders["o-0304-1"].status == "cancelled"
     assert orders["o-0314-2"].status == "refunded"
     # 4: tie at 2026-03-18T10:00Z, greatest event_id wins
-    assert (orders["o-0308-2"].event_id, orders["o-0308-2"].status) == ("ev-0308-2-tie-b", "delivered")
+    assert (orders["o-0308-2"].event_id, orders["o-0308-2"].status) == (
+        "ev-0308-2-tie-b",
+        "delivered",
+    )
     # 5 and 6: moved orders, 2026-03-07 is gone
     assert orders["o-0310-3"].order_date == date(2026, 3, 12)
     assert orders["o-0307-1"].order_date == date(2026, 3, 8)

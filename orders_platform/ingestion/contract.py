@@ -27,9 +27,7 @@ REJECT_REASONS: dict[str, str] = {
 
 # ISO-8601 date-time with a mandatory offset (Z, +HH:MM or +HHMM). DuckDB would happily read
 # an offset-less value in the session time zone, which is exactly the ambiguity we refuse.
-TIMESTAMP_PATTERN = (
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
-)
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
 
 # How far in the future (relative to its arrival) an event_time may be before it is rejected.
 MAX_CLOCK_SKEW_HOURS = 24

@@ -162,7 +162,7 @@ judged as (
         *,
         case
             when pre_reason is not null then pre_reason
-            when regexp_matches(raw_line, '^\s*$') then 'blank_line'
+            when regexp_matches(raw_line, '^\\s*$') then 'blank_line'
             when v is null then 'malformed_json'
             when event_id is null or order_id is null or customer_id is null then 'missing_id'
             when status is null or not list_contains($statuses, status) then 'unknown_status'
@@ -208,8 +208,14 @@ insert into orders_rejected (
     load_id
 )
 select
-    source_file, source_line_number, raw_line, reason, $reason_details[list_position($reason_codes, reason)], event_id,
-    $ingested_at, $load_id
+    source_file,
+    source_line_number,
+    raw_line,
+    reason,
+    $reason_details[list_position($reason_codes, reason)],
+    event_id,
+    $ingested_at,
+    $load_id
 from _classified
 where reason is not null
 order by source_file, source_line_number

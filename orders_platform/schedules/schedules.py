@@ -9,7 +9,10 @@ from dagster import (
     build_schedule_from_partitioned_job,
     schedule,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from orders_platform.jobs import ingest_orders_job, orders_daily_job
 

@@ -17,9 +17,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-OFFSETS = [timezone(timedelta(hours=h, minutes=m)) for h, m in ((0, 0), (2, 0), (-5, 0), (5, 30), (-8, 0), (9, 0))]
+OFFSETS = [
+    timezone(timedelta(hours=h, minutes=m))
+    for h, m in ((0, 0), (2, 0), (-5, 0), (5, 30), (-8, 0), (9, 0))
+]
 
-MALFORMED_KINDS = ("truncated", "missing_order_id", "negative_amount", "unknown_status", "no_offset")
+MALFORMED_KINDS = (
+    "truncated",
+    "missing_order_id",
+    "negative_amount",
+    "unknown_status",
+    "no_offset",
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,9 @@ def _stamp(moment: datetime, offset: timezone) -> str:
     return moment.astimezone(offset).isoformat(timespec="seconds")
 
 
-def _line(event_id: str, order: dict[str, object], status: str, at: datetime, offset: timezone) -> str:
+def _line(
+    event_id: str, order: dict[str, object], status: str, at: datetime, offset: timezone
+) -> str:
     return json.dumps(
         {
             "event_id": event_id,

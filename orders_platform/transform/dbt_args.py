@@ -36,7 +36,10 @@ class DateWindow:
         return cls(start.date(), end.date())
 
     def as_vars(self) -> dict[str, str]:
-        return {"orders_window_start": self.start.isoformat(), "orders_window_end": self.end.isoformat()}
+        return {
+            "orders_window_start": self.start.isoformat(),
+            "orders_window_end": self.end.isoformat(),
+        }
 
 
 def dbt_build_args(

@@ -52,22 +52,16 @@ touched_orders as (
 
 ),
 
-candidate_snapshots as (
-
-    select * from snapshots
-    where order_id in (select touched_orders.order_id from touched_orders)
-
-),
-
-{% else %}
-
-candidate_snapshots as (
-
-    select * from snapshots
-
-),
-
 {% endif %}
+
+candidate_snapshots as (
+
+    select * from snapshots
+    {% if is_incremental() %}
+        where order_id in (select touched_orders.order_id from touched_orders)
+    {% endif %}
+
+),
 
 ranked as (
 
@@ -104,11 +98,17 @@ final as (
         latest.event_time as latest_event_time,
         latest.event_ingested_at as latest_event_ingested_at,
         latest.snapshot_count,
-        {% if is_incremental() -%}
-        merged.order_date as previous_order_date,
-        {%- else -%}
-        cast(null as date) as previous_order_date,
-        {%- endif %}
+        {% if is_incremental() %}
+            -- the date before the order's last re-dating; unchanged by re-merges that do
+            -- not move it, so an idempotent re-run leaves the row identical
+            case
+                when merged.order_date <> cast(latest.order_placed_at as date)
+                    then merged.order_date
+                else merged.previous_order_date
+            end as previous_order_date,
+        {% else %}
+            cast(null as date) as previous_order_date,
+        {% endif %}
         {{ merge_timestamp() }} as merged_at
     from latest
     {% if is_incremental() -%}

@@ -34,42 +34,38 @@ changed_orders as (
 
 ),
 
+{% endif %}
+
 changed_days as (
 
-    select order_date from changed_orders
+    {% if is_incremental() %}
+        select order_date from changed_orders
 
-    union
+        union
 
-    select previous_order_date as order_date from changed_orders
-    where previous_order_date is not null
+        select previous_order_date as order_date from changed_orders
+        where previous_order_date is not null
 
-    {% if window %}
-    union
+        {% if window %}
+            union
 
-    select order_date from orders
-    where
-        order_date >= {{ date_literal(window.start) }}
-        and order_date < {{ date_literal(window.end) }}
+            select order_date from orders
+            where
+                order_date >= {{ date_literal(window.start) }}
+                and order_date < {{ date_literal(window.end) }}
 
-    union
+            union
 
-    select order_date from {{ this }}
-    where
-        order_date >= {{ date_literal(window.start) }}
-        and order_date < {{ date_literal(window.end) }}
+            select order_date from {{ this }}
+            where
+                order_date >= {{ date_literal(window.start) }}
+                and order_date < {{ date_literal(window.end) }}
+        {% endif %}
+    {% else %}
+        select distinct order_date from orders
     {% endif %}
 
 ),
-
-{% else %}
-
-changed_days as (
-
-    select distinct order_date from orders
-
-),
-
-{% endif %}
 
 daily as (
 

@@ -1,0 +1,63 @@
+"""The pure rules that turn a Dagster run into a dbt command."""
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from orders_platform.schedules.schedules import remerge_partition_range
+from orders_platform.transform.dbt_args import (
+    DateWindow,
+    FullRefreshRefusedError,
+    dbt_build_args,
+)
+
+
+def _vars(args: list[str]) -> dict[str, str]:
+    return json.loads(args[args.index("--vars") + 1])
+
+
+def test_a_partition_window_becomes_dbt_vars_with_an_exclusive_end():
+    window = DateWindow.from_time_window(
+        datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC)
+    )
+    args = dbt_build_args(window, target="dev")
+    assert args[0] == "build"
+    assert _vars(args) == {"orders_window_start": "2026-03-01", "orders_window_end": "2026-03-15"}
+
+
+def test_an_unpartitioned_build_passes_no_window():
+    assert "--vars" not in dbt_build_args(None, target="prod")
+
+
+def test_unit_tests_are_left_out_of_every_build():
+    args = dbt_build_args(None, target="dev")
+    assert args[args.index("--exclude") + 1] == "test_type:unit"
+
+
+def test_full_refresh_against_prod_is_refused_before_dbt_runs():
+    with pytest.raises(FullRefreshRefusedError, match="prod"):
+        dbt_build_args(None, target="prod", full_refresh=True)
+
+
+def test_full_refresh_is_passed_through_on_dev():
+    assert dbt_build_args(None, target="dev", full_refresh=True)[-1] == "--full-refresh"
+
+
+def test_a_window_that_is_not_whole_days_is_rejected():
+    with pytest.raises(ValueError, match="whole days"):
+        DateWindow.from_time_window(
+            datetime(2026, 3, 1, 6, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+        )
+
+
+def test_an_empty_window_is_rejected():
+    with pytest.raises(ValueError, match="empty window"):
+        DateWindow(date(2026, 3, 2), date(2026, 3, 2))
+
+
+def test_the_nightly_remerge_covers_the_last_14_complete_days():
+    assert remerge_partition_range(datetime(2026, 3, 15, 3, tzinfo=UTC)) == (
+        "2026-03-01",
+        "2026-03-14",
+    )

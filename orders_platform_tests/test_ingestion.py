@@ -1,0 +1,136 @@
+"""Landing files into a real DuckDB warehouse: validation, exactly-once, migration."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from orders_platform.ingestion.loader import load_new_files
+from orders_platform.ingestion.schema import PLATFORM_COLUMNS, ensure_schema
+from orders_platform_tests.expectations import expected_from
+from orders_platform_tests.fixtures.late_events import (
+    QUOTE_CUSTOMER_ID,
+    SQL_ORDER_ID,
+    both_waves,
+    late_wave,
+)
+
+ARRIVAL = datetime(2026, 3, 20, tzinfo=UTC)
+
+
+def test_the_fixture_lands_exactly_as_the_oracle_classifies_it(platform):
+    platform.land(both_waves())
+    expected = expected_from(both_waves())
+    assert dict(platform.rows("select reason, count(*) from orders_rejected group by 1")) == (
+        expected.rejected
+    )
+    files = platform.rows(
+        "select source_file, line_count, loaded_count, rejected_count from orders_landing_files"
+    )
+    assert {name: tuple(counts) for name, *counts in files} == expected.per_file
+    assert platform.rows(
+        "select count(*), count(*) filter (where is_retry) from orders_landing"
+    ) == [(expected.loaded_lines, expected.retry_lines)]
+
+
+def test_every_line_of_every_file_is_either_loaded_or_rejected(platform):
+    platform.land(both_waves())
+    assert (
+        platform.rows(
+            """
+        select f.source_file
+        from orders_landing_files as f
+        left join (select source_file, count(*) as n from orders_landing group by 1) as l
+            using (source_file)
+        left join (select source_file, count(*) as n from orders_rejected group by 1) as r
+            using (source_file)
+        where f.line_count <> coalesce(l.n, 0) + coalesce(r.n, 0)
+           or f.loaded_count <> coalesce(l.n, 0)
+        """
+        )
+        == []
+    )
+
+
+def test_each_row_is_stamped_with_the_arrival_time_of_its_file(platform):
+    files = late_wave()
+    platform.land(files)
+    stamped = dict(
+        platform.rows("select source_file, max(event_ingested_at) from orders_landing group by 1")
+    )
+    for landing_file in files:
+        if landing_file.name in stamped:
+            assert stamped[landing_file.name] == landing_file.arrived_at.replace(tzinfo=None)
+
+
+def test_loading_the_same_files_again_changes_nothing(platform):
+    platform.land(both_waves())
+    before = {t: platform.checksum(t) for t in ("orders_landing", "orders_rejected")}
+    with platform.connect() as conn:
+        report = load_new_files(conn, platform.landing, ingested_at=ARRIVAL)
+    assert report.files == []
+    assert report.skipped_files == len(both_waves())
+    assert {t: platform.checksum(t) for t in before} == before
+
+
+def test_a_file_still_being_written_is_not_ingested(platform):
+    platform.landing.mkdir(parents=True)
+    (platform.landing / "orders-2026-03-20T10.jsonl.tmp").write_text('{"event_id": "half')
+    with platform.connect() as conn:
+        report = load_new_files(conn, platform.landing, ingested_at=ARRIVAL)
+    assert report.files == []
+    assert platform.rows("select count(*) from orders_landing_files") == [(0,)]
+
+
+def test_ids_with_quotes_and_sql_round_trip_as_plain_data(platform):
+    platform.land(both_waves())
+    assert platform.rows(
+        "select distinct customer_id from orders_landing where order_id = ?", [SQL_ORDER_ID]
+    ) == [(QUOTE_CUSTOMER_ID,)]
+    assert platform.rows("select count(*) from information_schema.tables") != [(0,)]
+
+
+def test_a_file_with_invalid_utf8_keeps_its_good_lines(platform):
+    platform.landing.mkdir(parents=True)
+    good = (
+        '{"event_id":"e1","order_id":"o1","customer_id":"c1","status":"paid","amount":"9.99",'
+        '"order_placed_at":"2026-03-19T10:00:00Z","event_time":"2026-03-19T11:01:00+01:00"}'
+    )
+    (platform.landing / "mixed.jsonl").write_bytes(good.encode() + b"\n\xff\xfe\x00oops\n")
+    with platform.connect() as conn:
+        report = load_new_files(conn, platform.landing, ingested_at=ARRIVAL)
+    assert (report.loaded, report.rejected) == (1, 1)
+    assert platform.rows("select reason, source_line_number from orders_rejected") == [
+        ("invalid_utf8", 2)
+    ]
+    assert platform.rows("select amount, event_time from orders_landing") == [
+        (Decimal("9.99"), datetime(2026, 3, 19, 10, 1))
+    ]
+
+
+def test_a_legacy_landing_table_is_migrated_in_place_without_losing_rows(platform):
+    with platform.connect() as conn:
+        conn.execute(
+            """
+            create table orders_landing (
+                event_id varchar, order_id varchar, customer_id varchar, status varchar,
+                amount decimal(18, 2), order_placed_at timestamp, event_time timestamp
+            )
+            """
+        )
+        conn.execute(
+            """
+            insert into orders_landing values
+                ('old-1', 'o-legacy', 'c9', 'paid', 5.00, '2026-02-01 10:00', '2026-02-01 10:01'),
+                ('old-1', 'o-legacy', 'c9', 'paid', 5.00, '2026-02-01 10:00', '2026-02-01 10:01'),
+                ('old-2', 'o-legacy', 'c9', 'shipped', 5.00, '2026-02-01 10:00', '2026-02-02 08:00')
+            """
+        )
+        changes = ensure_schema(conn)
+        assert {f"added orders_landing.{column}" for column in PLATFORM_COLUMNS} <= set(changes)
+        assert ensure_schema(conn) == [], "a second migration must be a no-op"
+    assert platform.rows(
+        "select event_id, event_ingested_at, is_retry from orders_landing order by all"
+    ) == [("old-1", None, False), ("old-1", None, True), ("old-2", None, False)]
+    platform.land(late_wave())
+    assert platform.rows("select count(*) from orders_landing where event_ingested_at is null") == [
+        (3,)
+    ]
