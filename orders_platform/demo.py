@@ -135,9 +135,13 @@ def main() -> int:
         ).fetchone()[0]
     older = _late_days_outside(late_load, date.fromisoformat(first))
     if older:
+        with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
+            days = reconcile_days(conn, first_day, spec.end_date)
         print(
-            f"5. late data also touched {len(older)} day(s) older than the window: "
-            f"{', '.join(d.isoformat() for d in older)}; re-merging {older[0]}...{older[-1]}"
+            f"5. late data also touched {len(older)} day(s) older than the window "
+            f"({', '.join(d.isoformat() for d in older)}); "
+            f"{sum(not d.matches for d in days)} day(s) do not reconcile after the "
+            f"{REMERGE_DAYS}-day re-merge alone. Re-merging {older[0]}...{older[-1]}"
         )
         _materialize_range(older[0].isoformat(), older[-1].isoformat())
 
