@@ -1,14 +1,22 @@
 """The Dagster code location: `dagster dev -m orders_platform.definitions` loads `defs`."""
 
-from dagster import Definitions, in_process_executor
+from dagster import AssetKey, Definitions, in_process_executor
 from dagster_dbt import DbtCliResource
 
+from orders_platform.checks.freshness import yesterday_materialized_by_deadline
+from orders_platform.checks.schema import build_schema_change_checks
 from orders_platform.dbt_project import dbt_executable, orders_dbt_project
 from orders_platform.ingestion.assets import orders_landing
-from orders_platform.jobs import ingest_orders_job, orders_daily_job
+from orders_platform.jobs import (
+    ingest_orders_job,
+    orders_checks_job,
+    orders_daily_job,
+    revenue_freshness_job,
+)
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.schedules.schedules import (
     daily_partition_schedule,
+    freshness_check_schedule,
     hourly_ingestion_schedule,
     nightly_remerge_schedule,
 )
@@ -16,8 +24,17 @@ from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt
 
 defs = Definitions(
     assets=[orders_landing, orders_dbt_models, orders_daily_dbt_models],
-    jobs=[ingest_orders_job, orders_daily_job],
-    schedules=[hourly_ingestion_schedule, daily_partition_schedule, nightly_remerge_schedule],
+    asset_checks=[
+        yesterday_materialized_by_deadline,
+        *build_schema_change_checks([AssetKey("fct_orders"), AssetKey("revenue_daily")]),
+    ],
+    jobs=[ingest_orders_job, orders_daily_job, orders_checks_job, revenue_freshness_job],
+    schedules=[
+        hourly_ingestion_schedule,
+        daily_partition_schedule,
+        nightly_remerge_schedule,
+        freshness_check_schedule,
+    ],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),

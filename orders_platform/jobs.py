@@ -2,6 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
+from orders_platform.checks.freshness import yesterday_materialized_by_deadline
 from orders_platform.ingestion.assets import orders_landing
 from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
 
@@ -17,4 +18,18 @@ orders_daily_job = define_asset_job(
     "orders_daily_job",
     selection=AssetSelection.assets(orders_daily_dbt_models),
     description="Re-merge fct_orders and revenue_daily for a partition or a partition range.",
+)
+
+# Re-run the marts' checks (reconciliation, uniqueness, schema) for a partition range
+# without re-merging anything: what an operator launches to confirm a suspicion.
+orders_checks_job = define_asset_job(
+    "orders_checks_job",
+    selection=AssetSelection.checks_for_assets(orders_daily_dbt_models),
+    description="Run the checks of fct_orders and revenue_daily for a partition range.",
+)
+
+revenue_freshness_job = define_asset_job(
+    "revenue_freshness_job",
+    selection=AssetSelection.checks(yesterday_materialized_by_deadline),
+    description="Is yesterday's revenue_daily partition materialized by the deadline?",
 )

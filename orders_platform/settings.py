@@ -18,6 +18,7 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_DBT_TARGET = "dev"
+DEFAULT_REVENUE_DEADLINE_UTC = "02:00"
 
 
 def resolve_path(value: str | os.PathLike[str]) -> Path:
@@ -39,3 +40,8 @@ def landing_dir() -> Path:
 def dbt_target() -> str:
     """The dbt target in `dbt/profiles.yml` (`ORDERS_DBT_TARGET`: `dev` or `prod`)."""
     return os.environ.get("ORDERS_DBT_TARGET") or DEFAULT_DBT_TARGET
+
+
+def revenue_deadline_utc() -> str:
+    """By when (HH:MM UTC) yesterday's revenue must exist (`ORDERS_REVENUE_DEADLINE_UTC`)."""
+    return os.environ.get("ORDERS_REVENUE_DEADLINE_UTC") or DEFAULT_REVENUE_DEADLINE_UTC

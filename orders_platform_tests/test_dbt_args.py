@@ -18,9 +18,7 @@ def _vars(args: list[str]) -> dict[str, str]:
 
 
 def test_a_partition_window_becomes_dbt_vars_with_an_exclusive_end():
-    window = DateWindow.from_time_window(
-        datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 15, tzinfo=UTC)
-    )
+    window = DateWindow.from_partition_keys(["2026-03-01", "2026-03-14"])
     args = dbt_build_args(window, target="dev")
     assert args[0] == "build"
     assert _vars(args) == {"orders_window_start": "2026-03-01", "orders_window_end": "2026-03-15"}
@@ -44,13 +42,6 @@ def test_full_refresh_is_passed_through_on_dev():
     assert dbt_build_args(None, target="dev", full_refresh=True)[-1] == "--full-refresh"
 
 
-def test_a_window_that_is_not_whole_days_is_rejected():
-    with pytest.raises(ValueError, match="whole days"):
-        DateWindow.from_time_window(
-            datetime(2026, 3, 1, 6, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
-        )
-
-
 def test_an_empty_window_is_rejected():
     with pytest.raises(ValueError, match="empty window"):
         DateWindow(date(2026, 3, 2), date(2026, 3, 2))
@@ -61,3 +52,11 @@ def test_the_nightly_remerge_covers_the_last_14_complete_days():
         "2026-03-01",
         "2026-03-14",
     )
+
+
+def test_a_window_spans_its_first_to_its_last_partition_key():
+    window = DateWindow.from_partition_keys(["2026-03-03", "2026-03-01", "2026-03-02"])
+    assert window.as_vars() == {
+        "orders_window_start": "2026-03-01",
+        "orders_window_end": "2026-03-04",
+    }

@@ -59,14 +59,6 @@ def dbt_commands(instance: DagsterInstance, run_id: str) -> list[str]:
     ]
 
 
-@pytest.fixture
-def merged_platform(on_time_platform: Platform) -> Platform:
-    """On-time wave landed, staging built, and the 14 days merged once."""
-    assert on_time_platform.run_job("ingest_orders_job").success
-    assert on_time_platform.remerge(FIRST, LAST).success
-    return on_time_platform
-
-
 def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(merged_platform):
     assert_matches_oracle(merged_platform, on_time_wave())
 

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from orders_platform.checks.landing import NOTHING_LOST, check_nothing_lost
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.resources.warehouse import WRITER_POOL
@@ -12,6 +13,7 @@ from orders_platform.resources.warehouse import WRITER_POOL
     group_name="ingestion",
     pool=WRITER_POOL,
     kinds={"duckdb"},
+    check_specs=[NOTHING_LOST],
     description=(
         "Every valid order event line from the landing zone, stamped with its arrival time "
         "(event_ingested_at). Invalid lines go to orders_rejected with a reason; each file "
@@ -22,7 +24,8 @@ def orders_landing(
     context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
 ) -> MaterializeResult:
     with warehouse.connect() as conn:
-        report = load_new_files(conn, landing.directory(), load_id=context.run_id)
+        report = load_new_files(conn, landing.directory(), load_id=context.run.run_id)
+        nothing_lost = check_nothing_lost(conn)
     for change in report.migrations:
         context.log.info(f"schema: {change}")
     if report.rejected:
@@ -34,6 +37,7 @@ def orders_landing(
         f"| {reason} | {count} |" for reason, count in sorted(report.rejected_by_reason.items())
     )
     return MaterializeResult(
+        check_results=[nothing_lost],
         metadata={
             "files_loaded": len(report.files),
             "files_skipped_already_loaded": report.skipped_files,
@@ -45,5 +49,5 @@ def orders_landing(
             "rejected_by_reason": MetadataValue.md(
                 "| reason | lines |\n|---|---|\n" + reasons if reasons else "none"
             ),
-        }
+        },
     )

@@ -14,7 +14,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from orders_platform.jobs import ingest_orders_job, orders_daily_job
+from orders_platform.jobs import ingest_orders_job, orders_daily_job, revenue_freshness_job
 
 REMERGE_DAYS = 14
 
@@ -22,6 +22,13 @@ hourly_ingestion_schedule = ScheduleDefinition(
     name="hourly_ingestion_schedule",
     job=ingest_orders_job,
     cron_schedule="5 * * * *",
+    execution_timezone="UTC",
+)
+
+freshness_check_schedule = ScheduleDefinition(
+    name="freshness_check_schedule",
+    job=revenue_freshness_job,
+    cron_schedule="*/15 * * * *",
     execution_timezone="UTC",
 )
 

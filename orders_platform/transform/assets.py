@@ -4,19 +4,38 @@ Incremental models (the marts) are daily-partitioned and re-merged by window: a 
 any number of days runs dbt once (`BackfillPolicy.single_run`) with the window as dbt vars.
 Everything else (the staging view) is unpartitioned. Both write the DuckDB file, so both
 sit in the single-writer pool.
+
+dbt's own tests are the checks that must block: in `dbt build`, a failing test on
+fct_orders (whole-table uniqueness, reconciliation with the landing table) makes dbt skip
+revenue_daily, so bad data never reaches it in that run. Once dbt has exited, its events
+are published with per-partition check results and the tables' actual schemas
+(`orders_platform.checks.dbt_results`), and a failed build fails the run with a summary.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from dagster import AssetExecutionContext, BackfillPolicy, Config
+from dagster import (
+    AssetExecutionContext,
+    BackfillPolicy,
+    Config,
+    DagsterInvariantViolationError,
+    Failure,
+    PartitionKeyRange,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
 from orders_platform import settings
+from orders_platform.checks.dbt_results import failure_summary, publish
 from orders_platform.dbt_project import orders_dbt_project
 from orders_platform.partitions import daily_partitions
-from orders_platform.resources.warehouse import WRITER_POOL
+from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
 from orders_platform.transform.dbt_args import DateWindow, dbt_build_args
 from orders_platform.transform.translator import OrdersDbtTranslator
 
@@ -30,6 +49,52 @@ class DbtBuildConfig(Config):
     )
 
 
+def run_partition_keys(context: AssetExecutionContext) -> list[str]:
+    """The daily partition keys this run covers.
+
+    A run that only executes checks has no partitions definition of its own, so its range
+    is read from the run's partition tags, the same ones a backfill or the CLI sets.
+    """
+    try:
+        keys = list(context.partition_keys)
+    except DagsterInvariantViolationError:
+        keys = []
+    if keys:
+        return keys
+    tags = context.run.tags
+    if ASSET_PARTITION_RANGE_START_TAG in tags:
+        key_range = PartitionKeyRange(
+            tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
+        )
+        return list(daily_partitions.get_partition_keys_in_range(key_range))
+    if PARTITION_NAME_TAG in tags:
+        return [tags[PARTITION_NAME_TAG]]
+    raise Failure(description="Choose a partition or a partition range for this run.")
+
+
+def _build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    args: list[str],
+    partition_keys: Sequence[str],
+) -> Iterator[Any]:
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    events = list(invocation.stream())  # dbt has exited: the file lock is free again
+    with warehouse.connect(read_only=True) as conn:
+        yield from publish(
+            events,
+            context=context,
+            manifest=invocation.manifest,
+            conn=conn,
+            partition_keys=partition_keys,
+        )
+    if not invocation.is_successful():
+        summary = failure_summary(invocation.get_artifact("run_results.json"))
+        context.log.error(summary)
+        raise Failure(description=summary)
+
+
 @dbt_assets(
     manifest=orders_dbt_project().manifest_path,
     select=PARTITIONED_MODELS,
@@ -40,12 +105,16 @@ class DbtBuildConfig(Config):
     name="orders_daily_dbt_models",
 )
 def orders_daily_dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """Re-merge the orders of the run's partition window (one day, or a backfill's range)."""
-    window = DateWindow.from_time_window(*context.partition_time_window)
+    partition_keys = run_partition_keys(context)
+    window = DateWindow.from_partition_keys(partition_keys)
     args = dbt_build_args(window, target=settings.dbt_target(), full_refresh=config.full_refresh)
-    yield from dbt.cli(args, context=context).stream()
+    yield from _build(context, dbt, warehouse, args, partition_keys)
 
 
 @dbt_assets(
@@ -56,8 +125,11 @@ def orders_daily_dbt_models(
     name="orders_dbt_models",
 )
 def orders_dbt_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """Build the unpartitioned models (the staging view)."""
     args = dbt_build_args(None, target=settings.dbt_target(), full_refresh=config.full_refresh)
-    yield from dbt.cli(args, context=context).stream()
+    yield from _build(context, dbt, warehouse, args, partition_keys=[])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timedelta
 
 PRODUCTION_TARGET = "prod"
 
@@ -29,11 +29,10 @@ class DateWindow:
             raise ValueError(f"empty window: start {self.start} is not before end {self.end}")
 
     @classmethod
-    def from_time_window(cls, start: datetime, end: datetime) -> DateWindow:
-        """From a Dagster partition time window, whose bounds are UTC midnights."""
-        if (start.time(), end.time()) != (datetime.min.time(), datetime.min.time()):
-            raise ValueError(f"partition window {start}..{end} is not aligned to whole days")
-        return cls(start.date(), end.date())
+    def from_partition_keys(cls, keys: list[str]) -> DateWindow:
+        """From consecutive daily partition keys (ISO dates), first to last inclusive."""
+        days = sorted(date.fromisoformat(key) for key in keys)
+        return cls(days[0], days[-1] + timedelta(days=1))
 
     def as_vars(self) -> dict[str, str]:
         return {

@@ -1,0 +1,1 @@
+"""Asset checks: per-partition dbt test results, nothing-lost, freshness, schema changes."""

@@ -1,0 +1,159 @@
+"""Publish a finished dbt invocation to Dagster: per-partition checks, actual table schemas.
+
+Why this exists: in a single-run backfill over many days, dbt runs each test once and
+dagster-dbt records its result with `partition=None`, so the UI could not say *which days*
+reconcile. We therefore re-emit every dbt test result as one `AssetCheckEvaluation` per
+partition key (the supported way to attach a partition to a check result from inside a
+multi-asset step). A test whose stored failures carry an `order_date` column (the
+reconciliation tests) fails exactly the partitions of those days (even days outside the
+run's window, e.g. a day a re-dated order left); any other failing test (uniqueness over
+the whole table, say) fails every partition of the run.
+
+This runs after the dbt process has exited, so reading the failure tables and the table
+schemas never contends with dbt for the DuckDB file lock.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import duckdb
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
+    AssetCheckResult,
+    AssetExecutionContext,
+    Output,
+    TableColumn,
+    TableSchema,
+)
+
+from orders_platform.checks.reports import markdown_table, plain
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_FAILURE_ROWS = 1000
+
+
+def _quoted(*parts: str) -> str:
+    for part in parts:
+        if not _IDENTIFIER.match(part):
+            raise ValueError(f"unexpected identifier from the dbt manifest: {part!r}")
+    return ".".join(f'"{part}"' for part in parts)
+
+
+def stored_failures(
+    conn: duckdb.DuckDBPyConnection, test_node: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The failing rows dbt stored for a test (`store_failures`), or [] if none were kept."""
+    table = _quoted(test_node["schema"], test_node["alias"])
+    try:
+        cursor = conn.execute(f"select * from {table} limit {_MAX_FAILURE_ROWS}")  # noqa: S608
+    except duckdb.CatalogException:
+        return []
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _day_metadata(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: plain(value) for name, value in row.items() if name != "order_date"} | {
+        "failing_day": markdown_table([row])
+    }
+
+
+def per_partition_evaluations(
+    result: AssetCheckResult,
+    partition_keys: Sequence[str],
+    failures: Sequence[Mapping[str, Any]],
+    *,
+    blocking: bool,
+) -> Iterator[AssetCheckEvaluation]:
+    """One evaluation per partition for a dbt test result that covered a whole window."""
+    base_metadata = {k: v for k, v in result.metadata.items() if not k.startswith("dagster/")}
+
+    def evaluation(
+        partition: str, passed: bool, metadata: Mapping[str, Any]
+    ) -> AssetCheckEvaluation:
+        return AssetCheckEvaluation(
+            asset_key=result.asset_key,
+            check_name=result.check_name,
+            passed=passed,
+            metadata={**base_metadata, **metadata},
+            severity=result.severity,
+            blocking=blocking,
+            partition=partition,
+        )
+
+    failing_days = {
+        plain(row["order_date"]): row for row in failures if row.get("order_date") is not None
+    }
+    if result.passed or not failing_days:
+        extra = {} if result.passed else {"failures": markdown_table(list(failures))}
+        for key in partition_keys:
+            yield evaluation(key, result.passed, extra)
+        return
+    for key in partition_keys:
+        row = failing_days.get(key)
+        yield evaluation(key, row is None, {} if row is None else _day_metadata(row))
+    for key in sorted(set(failing_days) - set(partition_keys)):
+        yield evaluation(key, False, _day_metadata(failing_days[key]))
+
+
+def actual_table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> TableSchema:
+    """Column names and types as the warehouse has them (not as the YAML declares them)."""
+    rows = conn.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = current_schema() and table_name = ? order by ordinal_position",
+        [table],
+    ).fetchall()
+    return TableSchema(columns=[TableColumn(name, data_type.lower()) for name, data_type in rows])
+
+
+def publish(
+    events: Iterable[Any],
+    *,
+    context: AssetExecutionContext,
+    manifest: Mapping[str, Any],
+    conn: duckdb.DuckDBPyConnection,
+    partition_keys: Sequence[str],
+) -> Iterator[Any]:
+    """Yield a finished dbt invocation's events, enriched as described in the module doc."""
+    for event in events:
+        if isinstance(event, Output):
+            table = context.assets_def.keys_by_output_name[event.output_name].path[-1]
+            yield event.with_metadata(
+                {**event.metadata, "dagster/column_schema": actual_table_schema(conn, table)}
+            )
+        elif isinstance(event, AssetCheckResult) and partition_keys:
+            unique_id = event.metadata["unique_id"]
+            node = manifest["nodes"][getattr(unique_id, "value", unique_id)]
+            spec = context.assets_def.get_spec_for_check_key(
+                AssetCheckKey(event.asset_key, event.check_name)
+            )
+            failures = [] if event.passed else stored_failures(conn, node)
+            yield from per_partition_evaluations(
+                event, partition_keys, failures, blocking=spec.blocking
+            )
+        else:
+            yield event
+
+
+def failure_summary(run_results: Mapping[str, Any]) -> str:
+    """What went wrong in a dbt invocation, and what dbt did not build because of it."""
+    failed = [r for r in run_results["results"] if r["status"] in ("fail", "error")]
+    skipped = [r for r in run_results["results"] if r["status"] == "skipped"]
+    lines = [
+        f"- {r['unique_id'].split('.')[2]}: {r['status']}"
+        + (f" ({r['failures']} failing row(s))" if r.get("failures") else "")
+        for r in failed
+    ]
+    skipped_models = [
+        r["unique_id"].split(".")[2] for r in skipped if r["unique_id"].startswith("model.")
+    ]
+    if skipped_models:
+        lines.append(
+            "Not materialized, to keep bad data from flowing downstream: "
+            + ", ".join(skipped_models)
+        )
+    return "dbt build failed:\n" + "\n".join(lines)

@@ -1,0 +1,182 @@
+"""Each check fails when it should, passes otherwise, and says what a person should look at."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from dagster import AssetKey, AssetMaterialization, TableColumn, TableSchema
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from orders_platform.checks.freshness import yesterday_freshness
+from orders_platform.checks.schema import schema_diff
+from orders_platform_tests.fixtures.late_events import both_waves, late_wave
+
+FIRST, LAST = "2026-03-01", "2026-03-14"
+FOURTEEN_DAYS = [(date(2026, 3, 1) + timedelta(days=n)).isoformat() for n in range(14)]
+FCT_RECONCILES = "reconciles_with_landing_fct_orders_orders"
+REVENUE_RECONCILES = "reconciles_with_landing_revenue_daily_daily"
+
+
+def by_partition(result, check_name):
+    return {
+        evaluation.partition: evaluation
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.check_name == check_name
+    }
+
+
+def landing_checks(result):
+    return [
+        e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey("orders_landing")
+    ]
+
+
+def metadata_text(evaluation, key):
+    return str(evaluation.metadata[key].value)
+
+
+@pytest.mark.slow
+def test_a_14_day_range_run_records_every_check_for_each_day(merged_platform):
+    merged_platform.land(late_wave())
+    result = merged_platform.remerge(FIRST, LAST)
+    assert result.success
+    for check in (FCT_RECONCILES, REVENUE_RECONCILES, "unique_fct_orders_order_id"):
+        evaluations = by_partition(result, check)
+        assert sorted(evaluations) == FOURTEEN_DAYS, check
+        assert all(e.passed for e in evaluations.values()), check
+
+
+@pytest.mark.slow
+def test_a_duplicate_order_in_another_partition_fails_uniqueness_and_blocks_revenue(
+    merged_platform,
+):
+    with merged_platform.connect() as conn:
+        conn.execute(
+            "insert into fct_orders select * replace (date '2026-03-20' as order_date) "
+            "from fct_orders where order_id = 'o-0301-1'"
+        )
+    result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
+    assert not result.success
+    uniqueness = by_partition(result, "unique_fct_orders_order_id")
+    assert len(uniqueness) == 7
+    assert not any(e.passed for e in uniqueness.values())
+    assert "o-0301-1" in metadata_text(uniqueness["2026-03-10"], "failures")
+    materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
+    assert AssetKey("revenue_daily") not in {m for m in materialized}
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "unique_fct_orders_order_id" in failure
+    assert "revenue_daily" in failure
+
+
+@pytest.mark.slow
+def test_an_amount_tampered_by_a_cent_fails_reconciliation_for_that_day_only(merged_platform):
+    with merged_platform.connect() as conn:
+        conn.execute(
+            """
+            update fct_orders set amount = amount + 0.01
+            where order_id = (
+                select min(order_id) from fct_orders
+                where order_date = '2026-03-05' and status not in ('cancelled', 'refunded')
+            )
+            """
+        )
+    result = merged_platform.run_job(
+        "orders_checks_job",
+        tags={ASSET_PARTITION_RANGE_START_TAG: FIRST, ASSET_PARTITION_RANGE_END_TAG: LAST},
+        raise_on_error=False,
+    )
+    reconciliation = by_partition(result, FCT_RECONCILES)
+    assert sorted(reconciliation) == FOURTEEN_DAYS
+    assert [day for day, e in reconciliation.items() if not e.passed] == ["2026-03-05"]
+    failing = reconciliation["2026-03-05"].metadata
+    assert failing["net_revenue_difference"].value == pytest.approx(0.01)
+    assert failing["orders_difference"].value == 0
+    assert all(e.passed for e in by_partition(result, REVENUE_RECONCILES).values())
+
+
+def test_deleting_a_rejected_row_fails_nothing_lost_and_names_the_file(platform):
+    platform.land(both_waves())
+    result = platform.run_job("ingest_orders_job", raise_on_error=False)
+    [passing] = [
+        e for e in result.get_asset_check_evaluations() if e.asset_key.path == ["orders_landing"]
+    ]
+    assert passing.passed
+    with platform.connect() as conn:
+        conn.execute(
+            "delete from orders_rejected where source_file = '2026-03-24T07.jsonl' "
+            "and source_line_number = (select min(source_line_number) from orders_rejected "
+            "where source_file = '2026-03-24T07.jsonl')"
+        )
+    result = platform.run_job("ingest_orders_job", raise_on_error=False)
+    [failing] = [
+        e for e in result.get_asset_check_evaluations() if e.asset_key.path == ["orders_landing"]
+    ]
+    assert not failing.passed
+    assert failing.metadata["unaccounted"].value == 1
+    assert "2026-03-24T07.jsonl" in metadata_text(failing, "files_that_do_not_add_up")
+    assert "2026-03-15T06.jsonl" not in metadata_text(failing, "files_that_do_not_add_up")
+
+
+NOW = datetime(2026, 3, 15, 3, 0, tzinfo=UTC)
+
+
+def test_freshness_passes_when_yesterday_is_materialized():
+    assert yesterday_freshness(NOW, time(2, 0), {"2026-03-14"}).passed
+
+
+def test_freshness_fails_when_yesterday_is_missing_after_the_deadline():
+    result = yesterday_freshness(NOW, time(2, 0), {"2026-03-13"})
+    assert not result.passed
+    assert result.partition == "2026-03-14"
+    assert "overdue by 1:00:00" in result.detail
+
+
+def test_freshness_is_not_due_before_the_deadline():
+    assert yesterday_freshness(NOW, time(4, 0), set()).passed
+
+
+def test_the_freshness_check_reads_partitions_from_the_instance(platform, monkeypatch):
+    monkeypatch.setenv("ORDERS_REVENUE_DEADLINE_UTC", "00:00")
+    result = platform.run_job("revenue_freshness_job")
+    [missing] = result.get_asset_check_evaluations()
+    assert not missing.passed
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    platform.instance.report_runless_asset_event(
+        AssetMaterialization(asset_key="revenue_daily", partition=yesterday)
+    )
+    [present] = platform.run_job("revenue_freshness_job").get_asset_check_evaluations()
+    assert present.passed
+
+
+def test_schema_diff_names_added_removed_and_retyped_columns():
+    before = TableSchema([TableColumn("a", "integer"), TableColumn("b", "varchar")])
+    after = TableSchema([TableColumn("a", "bigint"), TableColumn("c", "date")])
+    assert schema_diff(before, after) == [
+        {"column": "a", "change": "type changed", "before": "integer", "after": "bigint"},
+        {"column": "b", "change": "removed", "before": "varchar", "after": ""},
+        {"column": "c", "change": "added", "before": "", "after": "date"},
+    ]
+
+
+@pytest.mark.slow
+def test_a_column_added_to_a_mart_is_reported(merged_platform):
+    result = merged_platform.remerge(LAST, LAST)
+    [unchanged] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "column_schema_unchanged" and e.asset_key.path == ["revenue_daily"]
+    ]
+    assert unchanged.passed
+    with merged_platform.connect() as conn:
+        conn.execute("alter table revenue_daily add column note varchar")
+    result = merged_platform.remerge(LAST, LAST)
+    assert result.success
+    [changed] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "column_schema_unchanged" and e.asset_key.path == ["revenue_daily"]
+    ]
+    assert not changed.passed
+    assert "| note | added |" in metadata_text(changed, "diff")
