@@ -34,7 +34,7 @@ demo: $(MANIFEST)
 lint: $(STAMP)
 	$(BIN)/ruff check orders_platform orders_platform_tests
 	$(BIN)/ruff format --check orders_platform orders_platform_tests
-	ORDERS_WAREHOUSE=$(CURDIR)/data/.lint.duckdb $(BIN)/sqlfluff lint dbt/models
+	mkdir -p data && ORDERS_WAREHOUSE=$(CURDIR)/data/.lint.duckdb $(BIN)/sqlfluff lint dbt/models
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
