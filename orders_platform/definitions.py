@@ -13,6 +13,7 @@ from orders_platform.jobs import (
     orders_daily_job,
     revenue_freshness_job,
 )
+from orders_platform.notify.webhook import WebhookResource
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.schedules.schedules import (
     daily_partition_schedule,
@@ -38,6 +39,7 @@ defs = Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),
+        "webhook": WebhookResource(),
         "dbt": DbtCliResource(project_dir=orders_dbt_project(), dbt_executable=dbt_executable()),
     },
     # Every step opens the single DuckDB file; running them in one process, one at a time,

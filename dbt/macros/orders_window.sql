@@ -39,3 +39,16 @@
 {% macro merge_timestamp() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+
+{#-
+    Who is merging: the Dagster run id when Dagster runs dbt (var `orders_run_id`), else this
+    dbt invocation. Validated before it reaches SQL.
+-#}
+{% macro merging_run() -%}
+    {%- set run = var('orders_run_id', none) or invocation_id -%}
+    {%- if not modules.re.fullmatch('[A-Za-z0-9_-]+', run | string) -%}
+        {{ exceptions.raise_compiler_error("orders_run_id must be an id, got " ~ (run | string | tojson)) }}
+    {%- endif -%}
+    '{{ run }}'
+{%- endmacro %}

@@ -34,12 +34,16 @@ from pydantic import Field
 from orders_platform import settings
 from orders_platform.checks.dbt_results import failure_summary, publish
 from orders_platform.dbt_project import orders_dbt_project
+from orders_platform.notify.revisions import notify_revisions
+from orders_platform.notify.webhook import WebhookResource
 from orders_platform.partitions import daily_partitions
 from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
 from orders_platform.transform.dbt_args import DateWindow, dbt_build_args
 from orders_platform.transform.translator import OrdersDbtTranslator
 
-PARTITIONED_MODELS = "config.materialized:incremental"
+# The marts are daily-partitioned (incremental tables and the as-of views over them, built in
+# the same dbt invocation); staging is not.
+PARTITIONED_MODELS = "path:models/marts"
 
 
 class DbtBuildConfig(Config):
@@ -78,6 +82,7 @@ def _build(
     warehouse: WarehouseResource,
     args: list[str],
     partition_keys: Sequence[str],
+    webhook: WebhookResource | None = None,
 ) -> Iterator[Any]:
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again
@@ -89,6 +94,8 @@ def _build(
             conn=conn,
             partition_keys=partition_keys,
         )
+        if webhook is not None:
+            yield from notify_revisions(context, conn, webhook)
     if not invocation.is_successful():
         summary = failure_summary(invocation.get_artifact("run_results.json"))
         context.log.error(summary)
@@ -97,6 +104,7 @@ def _build(
 
 @dbt_assets(
     manifest=orders_dbt_project().manifest_path,
+    project=orders_dbt_project(),
     select=PARTITIONED_MODELS,
     partitions_def=daily_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -108,17 +116,24 @@ def orders_daily_dbt_models(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
+    webhook: WebhookResource,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """Re-merge the orders of the run's partition window (one day, or a backfill's range)."""
     partition_keys = run_partition_keys(context)
     window = DateWindow.from_partition_keys(partition_keys)
-    args = dbt_build_args(window, target=settings.dbt_target(), full_refresh=config.full_refresh)
-    yield from _build(context, dbt, warehouse, args, partition_keys)
+    args = dbt_build_args(
+        window,
+        target=settings.dbt_target(),
+        run_id=context.run.run_id,
+        full_refresh=config.full_refresh,
+    )
+    yield from _build(context, dbt, warehouse, args, partition_keys, webhook)
 
 
 @dbt_assets(
     manifest=orders_dbt_project().manifest_path,
+    project=orders_dbt_project(),
     exclude=PARTITIONED_MODELS,
     dagster_dbt_translator=OrdersDbtTranslator(),
     pool=WRITER_POOL,
@@ -131,5 +146,10 @@ def orders_dbt_models(
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """Build the unpartitioned models (the staging view)."""
-    args = dbt_build_args(None, target=settings.dbt_target(), full_refresh=config.full_refresh)
+    args = dbt_build_args(
+        None,
+        target=settings.dbt_target(),
+        run_id=context.run.run_id,
+        full_refresh=config.full_refresh,
+    )
     yield from _build(context, dbt, warehouse, args, partition_keys=[])

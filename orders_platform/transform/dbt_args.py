@@ -42,10 +42,15 @@ class DateWindow:
 
 
 def dbt_build_args(
-    window: DateWindow | None, *, target: str, full_refresh: bool = False
+    window: DateWindow | None,
+    *,
+    target: str,
+    run_id: str | None = None,
+    full_refresh: bool = False,
 ) -> list[str]:
     """Arguments for the `dbt build` that materializes `window` (None: no partition window).
 
+    `run_id` (the Dagster run) is recorded on revisions as what revised a day's totals.
     Unit tests are left out: they check the SQL, not the data, and run in `make test`.
     """
     if full_refresh and target == PRODUCTION_TARGET:
@@ -53,9 +58,12 @@ def dbt_build_args(
             "Refusing --full-refresh on target 'prod': production tables are never rebuilt. "
             "Launch a partition backfill over the affected days instead."
         )
+    dbt_vars = window.as_vars() if window is not None else {}
+    if run_id is not None:
+        dbt_vars["orders_run_id"] = run_id
     args = ["build", "--exclude", "test_type:unit"]
-    if window is not None:
-        args += ["--vars", json.dumps(window.as_vars())]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     if full_refresh:
         args.append("--full-refresh")
     return args

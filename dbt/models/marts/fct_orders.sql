@@ -97,6 +97,7 @@ final as (
         latest.event_id as latest_event_id,
         latest.event_time as latest_event_time,
         latest.event_ingested_at as latest_event_ingested_at,
+        latest.load_id as latest_load_id,
         latest.snapshot_count,
         {% if is_incremental() %}
             -- the date before the order's last re-dating; unchanged by re-merges that do

@@ -1,0 +1,154 @@
+{{
+    config(
+        incremental_strategy='append',
+    )
+}}
+
+-- Every change to a day's totals, as it happened: the first totals a day ever had, then one
+-- row per later revision with the previous and new totals, the delta, the run that revised
+-- it and the arrival batches (ingestion runs) whose events caused it. A re-merge that
+-- leaves a day's totals unchanged adds nothing. Append-only: history is never rewritten.
+
+with revenue as (
+
+    select * from {{ ref('revenue_daily') }}
+    {% if is_incremental() %}
+        where merged_at > (
+            select coalesce(max(revised_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
+            from {{ this }}
+        )
+    {% endif %}
+
+),
+
+day_arrivals as (
+
+    -- the newest arrival among each day's orders: what this version of the day knows of
+    select
+        order_date,
+        max(latest_event_ingested_at) as arrived_through
+    from {{ ref('fct_orders') }}
+    where order_date in (select revenue.order_date from revenue)
+    group by order_date
+
+),
+
+{% if is_incremental() %}
+
+    ranked_revisions as (
+
+        select
+            *,
+            row_number() over (partition by order_date order by revised_at desc) as recency
+        from {{ this }}
+        where order_date in (select revenue.order_date from revenue)
+
+    ),
+
+    latest_known as (
+
+        select * from ranked_revisions
+        where recency = 1
+
+    ),
+
+{% endif %}
+
+compared as (
+
+    select
+        revenue.order_date,
+        revenue.merged_at as revised_at,
+        {% if is_incremental() %}
+            latest_known.revised_at as previous_revised_at,
+            latest_known.arrived_through as previous_arrived_through,
+            latest_known.orders as previous_orders,
+            latest_known.net_revenue as previous_net_revenue,
+            latest_known.cancelled_orders as previous_cancelled_orders,
+            latest_known.refunded_amount as previous_refunded_amount,
+        {% else %}
+            cast(null as {{ dbt.type_timestamp() }}) as previous_revised_at,
+            cast(null as {{ dbt.type_timestamp() }}) as previous_arrived_through,
+            cast(null as {{ dbt.type_bigint() }}) as previous_orders,
+            cast(null as decimal(18, 2)) as previous_net_revenue,
+            cast(null as {{ dbt.type_bigint() }}) as previous_cancelled_orders,
+            cast(null as decimal(18, 2)) as previous_refunded_amount,
+        {% endif %}
+        revenue.orders,
+        revenue.net_revenue,
+        revenue.cancelled_orders,
+        revenue.refunded_amount,
+        day_arrivals.arrived_through
+    from revenue
+    left join day_arrivals on revenue.order_date = day_arrivals.order_date
+    {% if is_incremental() %}
+        left join latest_known on revenue.order_date = latest_known.order_date
+    {% endif %}
+
+),
+
+changed as (
+
+    select * from compared
+    where
+        previous_revised_at is null
+        or orders <> previous_orders
+        or net_revenue <> previous_net_revenue
+        or cancelled_orders <> previous_cancelled_orders
+        or refunded_amount <> previous_refunded_amount
+
+),
+
+arrivals as (
+
+    -- the batches that landed the snapshots of orders on (or leaving) a changed day after
+    -- everything the day's previous version knew of
+    select
+        changed.order_date,
+        {{ dbt.listagg("distinct orders.latest_load_id", "', '", "order by orders.latest_load_id") }}
+            as arrival_load_ids
+    from changed
+    inner join {{ ref('fct_orders') }} as orders
+        on (
+            changed.order_date = orders.order_date
+            or changed.order_date = orders.previous_order_date
+        )
+        and changed.revised_at = orders.merged_at
+    where
+        orders.latest_event_ingested_at > coalesce(
+            changed.previous_arrived_through, cast('1900-01-01' as {{ dbt.type_timestamp() }})
+        )
+    group by changed.order_date
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat([
+            dbt.cast("changed.order_date", dbt.type_string()),
+            "'@'",
+            dbt.cast("changed.revised_at", dbt.type_string()),
+        ]) }} as revision_key,
+        changed.order_date,
+        changed.revised_at,
+        changed.previous_revised_at is null as is_first_version,
+        changed.previous_orders,
+        changed.orders,
+        changed.orders - coalesce(changed.previous_orders, 0) as orders_delta,
+        changed.previous_net_revenue,
+        changed.net_revenue,
+        changed.net_revenue - coalesce(changed.previous_net_revenue, 0) as net_revenue_delta,
+        changed.previous_cancelled_orders,
+        changed.cancelled_orders,
+        changed.previous_refunded_amount,
+        changed.refunded_amount,
+        changed.arrived_through,
+        {{ merging_run() }} as revised_by_run,
+        arrivals.arrival_load_ids
+    from changed
+    left join arrivals on changed.order_date = arrivals.order_date
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Telling people when late data revised numbers they may already have used."""
