@@ -21,10 +21,12 @@ from orders_platform.schedules.schedules import (
     hourly_ingestion_schedule,
     nightly_remerge_schedule,
 )
+from orders_platform.sensors.landing import landing_file_sensor
+from orders_platform.sensors.late_data import landed_order_days, late_data_remerge_sensor
 from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
 
 defs = Definitions(
-    assets=[orders_landing, orders_dbt_models, orders_daily_dbt_models],
+    assets=[orders_landing, landed_order_days, orders_dbt_models, orders_daily_dbt_models],
     asset_checks=[
         yesterday_materialized_by_deadline,
         *build_schema_change_checks([AssetKey("fct_orders"), AssetKey("revenue_daily")]),
@@ -36,6 +38,7 @@ defs = Definitions(
         nightly_remerge_schedule,
         freshness_check_schedule,
     ],
+    sensors=[landing_file_sensor, late_data_remerge_sensor],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),

@@ -57,20 +57,15 @@ def _materialize_range(first: str, last: str) -> None:
     )
 
 
-def _late_days_outside(load_id: str, before: date) -> list[date]:
-    """Order dates older than `before` that rows of this load touch (placed or current date)."""
+def _days_touched_before(load_id: str, before: date) -> list[date]:
+    """Order dates older than `before` whose latest landed change came from this load."""
     with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
         rows = conn.execute(
-            """
-            select distinct cast(landed.order_placed_at as date) from orders_landing as landed
-            where landed.load_id = $load_id
-            union
-            select distinct fct.order_date from fct_orders as fct
-            where fct.order_id in (select order_id from orders_landing where load_id = $load_id)
-            """,
-            {"load_id": load_id},
+            "select order_date from orders_landing_days where version = ? and order_date < ? "
+            "order by order_date",
+            [load_id, before],
         ).fetchall()
-    return sorted(day for (day,) in rows if day < before)
+    return [day for (day,) in rows]
 
 
 def main() -> int:
@@ -133,7 +128,7 @@ def main() -> int:
         late_load = conn.execute(
             "select load_id from orders_landing_files where source_file like 'late-wave-%'"
         ).fetchone()[0]
-    older = _late_days_outside(late_load, date.fromisoformat(first))
+    older = _days_touched_before(late_load, date.fromisoformat(first))
     if older:
         with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
             days = reconcile_days(conn, first_day, spec.end_date)

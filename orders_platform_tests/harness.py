@@ -8,9 +8,12 @@ are chosen by the test.
 from __future__ import annotations
 
 import hashlib
+import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from dagster._core.storage.tags import (
 from orders_platform.definitions import defs
 from orders_platform.ingestion.loader import LoadReport, load_new_files
 from orders_platform.resources.warehouse import connect_warehouse
+from orders_platform.sensors.late_data import record_day_versions
 from orders_platform_tests.fixtures.late_events import LandingFile, write_files
 
 # Audit columns say when a row was last merged; content checksums leave them out.
@@ -50,14 +54,18 @@ class Platform:
             yield conn
 
     def land(self, files: list[LandingFile]) -> list[LoadReport]:
-        """Drop each file in the landing zone and load it at its own arrival time."""
+        """Drop each file in the landing zone and load it at its own arrival time, recording
+        the touched days in Dagster exactly as the ingestion asset does."""
         reports = []
         for landing_file in files:
             write_files([landing_file], self.landing)
             with self.connect() as conn:
-                reports.append(
-                    load_new_files(conn, self.landing, ingested_at=landing_file.arrived_at)
+                report = load_new_files(conn, self.landing, ingested_at=landing_file.arrived_at)
+                versions = dict(
+                    conn.execute("select order_date, version from orders_landing_days").fetchall()
                 )
+            record_day_versions(self.instance, versions, report.touched_days)
+            reports.append(report)
         return reports
 
     def run_job(
@@ -107,3 +115,33 @@ def platform_at(root: Path) -> Iterator[Platform]:
         mp.setenv("DO_NOT_TRACK", "1")
         with DagsterInstance.ephemeral() as instance:
             yield Platform(root=root, instance=instance)
+
+
+class Receiver:
+    """A local Slack-compatible webhook that records what it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.messages.append(json.loads(body)["text"])
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -15,8 +15,9 @@ PARTITIONED = [AssetKey("fct_orders"), AssetKey("revenue_daily")]
 def test_the_asset_graph_runs_from_landing_to_daily_revenue():
     graph = defs.resolve_asset_graph()
     assert graph.get(AssetKey("stg_orders")).parent_keys == {AssetKey("orders_landing")}
-    assert graph.get(AssetKey("fct_orders")).parent_keys == {AssetKey("stg_orders")}
-    assert graph.get(AssetKey("revenue_daily")).parent_keys == {AssetKey("fct_orders")}
+    landed = AssetKey("landed_order_days")
+    assert graph.get(AssetKey("fct_orders")).parent_keys == {AssetKey("stg_orders"), landed}
+    assert graph.get(AssetKey("revenue_daily")).parent_keys == {AssetKey("fct_orders"), landed}
 
 
 def test_the_marts_share_one_daily_partitioning_and_backfill_in_a_single_run():
@@ -31,7 +32,7 @@ def test_every_asset_that_writes_the_warehouse_is_in_the_writer_pool():
     pools = {
         assets_def.node_def.pool
         for assets_def in defs.resolve_asset_graph().assets_defs
-        if assets_def.is_executable and assets_def.keys
+        if assets_def.is_materializable and assets_def.keys
     }
     assert pools == {WRITER_POOL}
 

@@ -1,50 +1,18 @@
 """As-of history and revision notifications, end to end through Dagster and dbt."""
 
-import json
 import socket
-import threading
 from datetime import date
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
+from orders_platform_tests.harness import Receiver
 
 pytestmark = pytest.mark.slow
 
 FIRST, LAST = "2026-03-01", "2026-03-14"
-
-
-class Receiver:
-    """A local Slack-compatible webhook that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.messages.append(json.loads(body)["text"])
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "Receiver":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def expected_changes() -> dict[date, tuple[int, Decimal]]:

@@ -1,11 +1,17 @@
 """The `orders_landing` asset: load new landing files into the warehouse."""
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from orders_platform.checks.landing import NOTHING_LOST, check_nothing_lost
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.resources.warehouse import WRITER_POOL
+from orders_platform.sensors.late_data import record_day_versions
 
 
 @asset(
@@ -26,6 +32,10 @@ def orders_landing(
     with warehouse.connect() as conn:
         report = load_new_files(conn, landing.directory(), load_id=context.run.run_id)
         nothing_lost = check_nothing_lost(conn)
+        versions = dict(
+            conn.execute("select order_date, version from orders_landing_days").fetchall()
+        )
+    touched = record_day_versions(context.instance, versions, report.touched_days)
     for change in report.migrations:
         context.log.info(f"schema: {change}")
     if report.rejected:
@@ -45,6 +55,8 @@ def orders_landing(
             "rows_loaded": report.loaded,
             "rows_rejected": report.rejected,
             "retries": report.retries,
+            "order_dates_touched": len(touched),
+            "order_dates_touched_list": MetadataValue.text(", ".join(touched) or "none"),
             "event_ingested_at": MetadataValue.text(report.ingested_at.isoformat() + "Z"),
             "rejected_by_reason": MetadataValue.md(
                 "| reason | lines |\n|---|---|\n" + reasons if reasons else "none"

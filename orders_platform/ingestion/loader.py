@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -53,6 +53,8 @@ class LoadReport:
     files: list[FileLoad] = field(default_factory=list)
     skipped_files: int = 0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    # order dates this load brought events for (or moved orders away from)
+    touched_days: list[date] = field(default_factory=list)
 
     @property
     def lines(self) -> int:
@@ -239,6 +241,27 @@ returning source_file, line_count, loaded_count, rejected_count, retry_count
 """
 
 
+# The days a batch touches: where its new snapshots are dated, and where those orders are
+# dated now in fct_orders (a late snapshot that re-dates an order changes both days).
+_TOUCHED_DAYS_FROM_LANDING = """
+select distinct cast(order_placed_at as date) as order_date
+from _classified
+where reason is null and not is_retry
+"""
+
+_TOUCHED_DAYS_FROM_FCT = """
+union
+select distinct order_date from fct_orders
+where order_id in (select order_id from _classified where reason is null and not is_retry)
+"""
+
+_MARK_DAYS = """
+insert or replace into orders_landing_days
+select order_date, $version, $ingested_at from ({touched}) as touched
+returning order_date
+"""
+
+
 def pending_files(landing_dir: Path) -> list[Path]:
     """Complete landing files (`*.jsonl`, never `*.tmp`), in name order."""
     if not landing_dir.is_dir():
@@ -305,9 +328,14 @@ def _load_batch(
     names: list[str],
     ingested_at: datetime,
     load_id: str,
+    touched_days: set[date],
 ) -> list[FileLoad]:
     """Stage, classify and commit one batch of files atomically."""
     _stage(conn, batch, names)
+    has_fct = conn.execute(
+        "select count(*) from information_schema.tables where table_name = 'fct_orders'"
+    ).fetchone()[0]
+    touched_sql = _TOUCHED_DAYS_FROM_LANDING + (_TOUCHED_DAYS_FROM_FCT if has_fct else "")
     conn.execute(
         _CLASSIFY,
         {
@@ -329,6 +357,10 @@ def _load_batch(
                 "reason_details": list(REJECT_REASONS.values()),
             },
         )
+        touched = conn.execute(
+            _MARK_DAYS.format(touched=touched_sql),
+            {"version": load_id, "ingested_at": ingested_at},
+        ).fetchall()
         rows = conn.execute(
             _INSERT_FILES,
             {
@@ -339,6 +371,7 @@ def _load_batch(
             },
         ).fetchall()
         conn.execute("commit")
+        touched_days.update(day for (day,) in touched)
     except Exception:
         conn.execute("rollback")
         raise
@@ -381,8 +414,10 @@ def load_new_files(
             report.skipped_files += 1
         else:
             new_files.append(path)
+    touched_days: set[date] = set()
     for batch in _batches(new_files, batch_bytes):
         names = [p.relative_to(landing_dir).as_posix() for p in batch]
-        report.files.extend(_load_batch(conn, batch, names, arrived, report.load_id))
+        report.files.extend(_load_batch(conn, batch, names, arrived, report.load_id, touched_days))
+    report.touched_days = sorted(touched_days)
     report.rejected_by_reason = _rejected_by_reason(conn, report.load_id)
     return report

@@ -33,6 +33,7 @@ PLATFORM_COLUMNS: dict[str, str] = {
 LANDING_TABLE = "orders_landing"
 REJECTED_TABLE = "orders_rejected"
 FILES_TABLE = "orders_landing_files"
+DAYS_TABLE = "orders_landing_days"
 
 _CREATE_REJECTED = """
 create table if not exists orders_rejected (
@@ -57,6 +58,18 @@ create table if not exists orders_landing_files (
     retry_count bigint not null,
     event_ingested_at timestamp not null,
     load_id varchar not null
+)
+"""
+
+# One row per order date that landed data has touched: its version is the load that last
+# brought an event for an order dated (or re-dated away from) that day. Dagster reads these
+# as the per-partition data versions of `landed_order_days`, which is what marks exactly the
+# affected revenue partitions stale.
+_CREATE_DAYS = """
+create table if not exists orders_landing_days (
+    order_date date primary key,
+    version varchar not null,
+    updated_at timestamp not null
 )
 """
 
@@ -113,7 +126,11 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> list[str]:
                 changes.append(f"added {LANDING_TABLE}.{column}")
         if "added orders_landing.is_retry" in changes:
             conn.execute(_FLAG_LEGACY_RETRIES)
-    for table, ddl in ((REJECTED_TABLE, _CREATE_REJECTED), (FILES_TABLE, _CREATE_FILES)):
+    for table, ddl in (
+        (REJECTED_TABLE, _CREATE_REJECTED),
+        (FILES_TABLE, _CREATE_FILES),
+        (DAYS_TABLE, _CREATE_DAYS),
+    ):
         if not _existing_columns(conn, table):
             conn.execute(ddl)
             changes.append(f"created {table}")

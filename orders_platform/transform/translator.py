@@ -1,7 +1,9 @@
 """How dbt nodes become Dagster assets: keyed by bare name, grouped by folder.
 
 Sources map to the asset that writes them (`orders_landing` is the ingestion asset), so the
-graph connects without any per-model rule.
+graph connects without any per-model rule. Every mart (folder `marts`, all daily-partitioned)
+also depends on `landed_order_days`, partition by partition, and re-merges itself when that
+changes: that is how late data marks exactly the affected days stale and heals them.
 """
 
 from __future__ import annotations
@@ -9,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetKey
-from dagster_dbt import DagsterDbtTranslator
+from dagster import AssetDep, AssetKey, AssetSpec
+from dagster_dbt import DagsterDbtTranslator, DbtProject
+
+from orders_platform.sensors.late_data import EAGER_FOR_EVERY_PARTITION, LANDED_ORDER_DAYS
+
+MARTS = "marts"
 
 
 class OrdersDbtTranslator(DagsterDbtTranslator):
@@ -22,3 +28,14 @@ class OrdersDbtTranslator(DagsterDbtTranslator):
             return None
         # models/<folder>/...: staging, marts
         return dbt_resource_props["fqn"][1]
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name != MARTS:
+            return spec
+        return spec.replace_attributes(
+            deps=[*spec.deps, AssetDep(LANDED_ORDER_DAYS)],
+            automation_condition=EAGER_FOR_EVERY_PARTITION,
+        )

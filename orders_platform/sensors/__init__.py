@@ -1,0 +1,1 @@
+"""Noticing new data: landing files, and late data that changes historical partitions."""

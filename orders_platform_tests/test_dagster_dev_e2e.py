@@ -1,0 +1,200 @@
+"""Late data under a real `dagster dev` (webserver + daemon): seen stale, healed by itself.
+
+Starts its own `dagster dev` on a free 127.0.0.1 port with its own DAGSTER_HOME and the
+project's dagster.yaml, and stops every process it started.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+
+from orders_platform.resources.warehouse import connect_warehouse
+from orders_platform.settings import REPO_ROOT
+from orders_platform_tests.fixtures.late_events import event_line, on_time_wave
+from orders_platform_tests.harness import Platform, Receiver
+
+pytestmark = pytest.mark.slow
+
+DAY, NEIGHBOURS = "2026-03-02", ("2026-03-01", "2026-03-03")
+STALE_QUERY = """
+query Stale($partitions: [String!]!) {
+  assetNodes(assetKeys: [{path: ["fct_orders"]}, {path: ["revenue_daily"]}]) {
+    assetKey { path }
+    staleStatusByPartition(partitions: $partitions)
+  }
+}
+"""
+TICKS_QUERY = """
+query {
+  sensorOrError(sensorSelector: {repositoryLocationName: "orders_platform.definitions",
+      repositoryName: "__repository__", sensorName: "late_data_remerge_sensor"}) {
+    ... on Sensor { sensorState { ticks(limit: 1) { status } } }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def wait_for(what: str, predicate, timeout: float, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def stale_statuses(port: int) -> dict[str, dict[str, str]]:
+    partitions = [NEIGHBOURS[0], DAY, NEIGHBOURS[1]]
+    nodes = graphql(port, STALE_QUERY, {"partitions": partitions})["assetNodes"]
+    return {
+        node["assetKey"]["path"][0]: dict(
+            zip(partitions, node["staleStatusByPartition"], strict=True)
+        )
+        for node in nodes
+    }
+
+
+def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_message(
+    tmp_path, monkeypatch
+):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        "ORDERS_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "ORDERS_LANDING_DIR": str(tmp_path / "landing"),
+        "DAGSTER_HOME": str(home),
+        "DO_NOT_TRACK": "1",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    # the history, merged before the server starts (same instance the server will use)
+    with DagsterInstance.from_config(str(home)) as instance:
+        platform = Platform(root=tmp_path, instance=instance)
+        platform.land(on_time_wave())
+        assert platform.run_job("ingest_orders_job").success
+        assert platform.remerge("2026-03-01", "2026-03-14").success
+        [(amount, before)] = platform.rows(
+            "select amount, (select net_revenue from revenue_daily where order_date = ?) "
+            "from fct_orders where order_id = 'o-0302-1'",
+            [DAY],
+        )
+    bin_dir = Path(sys.executable).parent
+    subprocess.run(
+        [str(bin_dir / "dagster"), "instance", "concurrency", "set", "duckdb_writer", "1"],
+        env={**os.environ},
+        check=True,
+        capture_output=True,
+    )
+
+    port = free_port()
+    log = (tmp_path / "dagster-dev.log").open("w")
+    with Receiver() as receiver:
+        server = subprocess.Popen(
+            [
+                str(bin_dir / "dagster"),
+                "dev",
+                "-m",
+                "orders_platform.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, "ORDERS_SLACK_WEBHOOK_URL": receiver.url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for("the webserver", lambda: graphql(port, "{ version }"), timeout=180)
+            # the automation sensor's first tick only records a baseline
+            wait_for(
+                "the automation sensor's first tick",
+                lambda: graphql(port, TICKS_QUERY)["sensorOrError"]["sensorState"]["ticks"],
+                timeout=180,
+            )
+            landed_at = time.monotonic()
+            late = event_line(
+                "late-e2e-1",
+                "o-0302-1",
+                "c-late",
+                "refunded",
+                f'"{amount}"',
+                "2026-03-02T09:00:00Z",
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            (tmp_path / "landing" / "late-e2e.jsonl.tmp").write_text(late + "\n")
+            (tmp_path / "landing" / "late-e2e.jsonl.tmp").rename(
+                tmp_path / "landing" / "late-e2e.jsonl"
+            )
+
+            stale = wait_for(
+                f"{DAY} to read STALE",
+                lambda: (s := stale_statuses(port))["revenue_daily"][DAY] == "STALE" and s,
+                timeout=240,
+                interval=0.5,
+            )
+            for asset in ("fct_orders", "revenue_daily"):
+                assert stale[asset][DAY] == "STALE", stale
+                assert [stale[asset][n] for n in NEIGHBOURS] == ["FRESH", "FRESH"], stale
+
+            wait_for(
+                f"{DAY} to be re-merged and FRESH",
+                lambda: all(s[DAY] == "FRESH" for s in stale_statuses(port).values()),
+                timeout=420,
+                interval=2,
+            )
+            healed_after = time.monotonic() - landed_at
+            wait_for("the revision notice", lambda: receiver.messages, timeout=60)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+            log.close()
+
+    with connect_warehouse(Path(env["ORDERS_WAREHOUSE"]), read_only=True) as conn:
+        revisions = conn.execute(
+            "select net_revenue_delta, net_revenue from revenue_daily_revisions "
+            "where order_date = ? and not is_first_version",
+            [DAY],
+        ).fetchall()
+    assert revisions == [(-amount, before - amount)]
+    assert len(receiver.messages) == 1 and DAY in receiver.messages[0]
+    print(f"late file landed -> {DAY} fresh and reconciled in {healed_after:.0f}s")
