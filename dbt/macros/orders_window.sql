@@ -52,3 +52,16 @@
     {%- endif -%}
     '{{ run }}'
 {%- endmacro %}
+
+
+{#- `column` (a date) falls in the window. -#}
+{% macro date_in_window(column, window) -%}
+    {{ column }} >= {{ date_literal(window.start) }} and {{ column }} < {{ date_literal(window.end) }}
+{%- endmacro %}
+
+
+{#- `column` (a naive UTC timestamp) falls on one of the window's days. -#}
+{% macro timestamp_in_window(column, window) -%}
+    {{ column }} >= cast({{ date_literal(window.start) }} as {{ dbt.type_timestamp() }})
+    and {{ column }} < cast({{ date_literal(window.end) }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}

@@ -24,16 +24,12 @@ touched_orders as (
     {% if window %}
     -- a partition window: orders with any snapshot placed in it, or currently dated in it
     select order_id from snapshots
-    where
-        order_placed_at >= cast({{ date_literal(window.start) }} as {{ dbt.type_timestamp() }})
-        and order_placed_at < cast({{ date_literal(window.end) }} as {{ dbt.type_timestamp() }})
+    where {{ timestamp_in_window('order_placed_at', window) }}
 
     union
 
     select order_id from {{ this }}
-    where
-        order_date >= {{ date_literal(window.start) }}
-        and order_date < {{ date_literal(window.end) }}
+    where {{ date_in_window('order_date', window) }}
     {% else %}
     -- plain dbt build: orders with an event that arrived within the lookback of the newest
     -- arrival already merged (legacy rows without an arrival time count as on time)

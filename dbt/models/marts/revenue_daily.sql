@@ -50,16 +50,12 @@ changed_days as (
             union
 
             select order_date from orders
-            where
-                order_date >= {{ date_literal(window.start) }}
-                and order_date < {{ date_literal(window.end) }}
+            where {{ date_in_window('order_date', window) }}
 
             union
 
             select order_date from {{ this }}
-            where
-                order_date >= {{ date_literal(window.start) }}
-                and order_date < {{ date_literal(window.end) }}
+            where {{ date_in_window('order_date', window) }}
         {% endif %}
     {% else %}
         select distinct order_date from orders

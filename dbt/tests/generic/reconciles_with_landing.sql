@@ -26,16 +26,12 @@ checked_days as (
 
     {% if window %}
         select distinct cast(order_placed_at as date) as order_date from landed
-        where
-            order_placed_at >= cast({{ date_literal(window.start) }} as {{ dbt.type_timestamp() }})
-            and order_placed_at < cast({{ date_literal(window.end) }} as {{ dbt.type_timestamp() }})
+        where {{ timestamp_in_window('order_placed_at', window) }}
 
         union
 
         select order_date from {{ model }}
-        where
-            order_date >= {{ date_literal(window.start) }}
-            and order_date < {{ date_literal(window.end) }}
+        where {{ date_in_window('order_date', window) }}
     {% else %}
         select order_date from {{ ref('fct_orders') }}
         where merged_at = {{ merge_timestamp() }}
