@@ -85,7 +85,15 @@ def test_ids_with_quotes_and_sql_round_trip_as_plain_data(platform):
     assert platform.rows(
         "select distinct customer_id from orders_landing where order_id = ?", [SQL_ORDER_ID]
     ) == [(QUOTE_CUSTOMER_ID,)]
-    assert platform.rows("select count(*) from information_schema.tables") != [(0,)]
+    assert (
+        platform.rows(
+            "select order_id from orders_landing where customer_id = ?", [QUOTE_CUSTOMER_ID]
+        )
+        != []
+    )
+    assert {oid for (oid,) in platform.rows("select distinct order_id from orders_landing")} >= {
+        SQL_ORDER_ID
+    }
 
 
 def test_a_file_with_invalid_utf8_keeps_its_good_lines(platform):

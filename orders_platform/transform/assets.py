@@ -80,10 +80,18 @@ def _build(
     context: AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
-    args: list[str],
+    config: DbtBuildConfig,
     partition_keys: Sequence[str],
     webhook: WebhookResource | None = None,
 ) -> Iterator[Any]:
+    """Run `dbt build` for the run's window (none when unpartitioned), then publish it."""
+    window = DateWindow.from_partition_keys(list(partition_keys)) if partition_keys else None
+    args = dbt_build_args(
+        window,
+        target=settings.dbt_target(),
+        run_id=context.run.run_id,
+        full_refresh=config.full_refresh,
+    )
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again
     with warehouse.connect(read_only=True) as conn:
@@ -120,15 +128,7 @@ def orders_daily_dbt_models(
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """Re-merge the orders of the run's partition window (one day, or a backfill's range)."""
-    partition_keys = run_partition_keys(context)
-    window = DateWindow.from_partition_keys(partition_keys)
-    args = dbt_build_args(
-        window,
-        target=settings.dbt_target(),
-        run_id=context.run.run_id,
-        full_refresh=config.full_refresh,
-    )
-    yield from _build(context, dbt, warehouse, args, partition_keys, webhook)
+    yield from _build(context, dbt, warehouse, config, run_partition_keys(context), webhook)
 
 
 @dbt_assets(
@@ -146,10 +146,4 @@ def orders_dbt_models(
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
     """Build the unpartitioned models (the staging view)."""
-    args = dbt_build_args(
-        None,
-        target=settings.dbt_target(),
-        run_id=context.run.run_id,
-        full_refresh=config.full_refresh,
-    )
-    yield from _build(context, dbt, warehouse, args, partition_keys=[])
+    yield from _build(context, dbt, warehouse, config, partition_keys=[])
