@@ -1,7 +1,6 @@
 """The Dagster code location: `dagster dev -m orders_platform.definitions` loads `defs`."""
 
 from dagster import AssetKey, Definitions, in_process_executor
-from dagster_dbt import DbtCliResource
 
 from orders_platform.checks.freshness import yesterday_materialized_by_deadline
 from orders_platform.checks.schema import build_schema_change_checks
@@ -24,6 +23,7 @@ from orders_platform.schedules.schedules import (
 from orders_platform.sensors.landing import landing_file_sensor
 from orders_platform.sensors.late_data import landed_order_days, late_data_remerge_sensor
 from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
+from orders_platform.transform.dbt_resource import OrdersDbtCliResource
 
 defs = Definitions(
     assets=[orders_landing, landed_order_days, orders_dbt_models, orders_daily_dbt_models],
@@ -43,7 +43,9 @@ defs = Definitions(
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),
         "webhook": WebhookResource(),
-        "dbt": DbtCliResource(project_dir=orders_dbt_project(), dbt_executable=dbt_executable()),
+        "dbt": OrdersDbtCliResource(
+            project_dir=orders_dbt_project(), dbt_executable=dbt_executable()
+        ),
     },
     # Every step opens the single DuckDB file; running them in one process, one at a time,
     # means no step of a run ever waits on another step's lock (and no per-step process

@@ -1,6 +1,5 @@
 """The pure rules that turn a Dagster run into a dbt command."""
 
-import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -10,22 +9,32 @@ from orders_platform.transform.dbt_args import (
     DateWindow,
     FullRefreshRefusedError,
     dbt_build_args,
+    dbt_run_env,
 )
 
 
-def _vars(args: list[str]) -> dict[str, str]:
-    return json.loads(args[args.index("--vars") + 1])
-
-
-def test_a_partition_window_becomes_dbt_vars_with_an_exclusive_end():
+def test_a_partition_window_reaches_dbt_in_its_environment_with_an_exclusive_end():
     window = DateWindow.from_partition_keys(["2026-03-01", "2026-03-14"])
-    args = dbt_build_args(window, target="dev")
+    env = dbt_run_env(window, run_id="run-1")
+    assert env == {
+        "DBT_ENV_CUSTOM_ENV_ORDERS_WINDOW_START": "2026-03-01",
+        "DBT_ENV_CUSTOM_ENV_ORDERS_WINDOW_END": "2026-03-15",
+        "DBT_ENV_CUSTOM_ENV_ORDERS_RUN_ID": "run-1",
+    }
+
+
+def test_every_run_has_the_same_dbt_arguments_so_dbt_can_reuse_its_parse():
+    one_day = DateWindow.from_partition_keys(["2026-03-01"])
+    two_weeks = DateWindow.from_partition_keys(["2026-03-01", "2026-03-14"])
+    args = dbt_build_args(one_day, target="dev")
     assert args[0] == "build"
-    assert _vars(args) == {"orders_window_start": "2026-03-01", "orders_window_end": "2026-03-15"}
+    assert "--vars" not in args
+    assert args == dbt_build_args(two_weeks, target="dev") == dbt_build_args(None, target="dev")
 
 
-def test_an_unpartitioned_build_passes_no_window():
+def test_an_unpartitioned_build_passes_no_window_and_overrides_any_inherited_one():
     assert "--vars" not in dbt_build_args(None, target="prod")
+    assert set(dbt_run_env(None).values()) == {""}
 
 
 def test_unit_tests_are_left_out_of_every_build():

@@ -1,11 +1,29 @@
 {#-
-    The partition window a run re-merges, from vars `orders_window_start` and
-    `orders_window_end` (ISO dates, end exclusive), or none for the processing-time lookback
+    A per-run setting: dbt var `var_name` when given (a plain `dbt build --vars ...`), else
+    environment variable `DBT_ENV_CUSTOM_ENV_<env_name>`, which is how Dagster passes it.
+    Why not vars from Dagster: dbt re-parses the whole project whenever `--vars` differ from
+    the previous invocation, and a window and a run id differ on every run. The environment
+    is read only while executing (`execute`), never while parsing, so it is no parse input
+    and partial parsing survives. The prefix makes dbt record the values in its artifacts
+    (`metadata.env` of run_results.json), so every run says which window it merged.
+-#}
+{% macro run_setting(var_name, env_name) %}
+    {% set value = var(var_name, none) %}
+    {% if value is none and execute %}
+        {% set value = env_var('DBT_ENV_CUSTOM_ENV_' ~ env_name, '') or none %}
+    {% endif %}
+    {{ return(value) }}
+{% endmacro %}
+
+
+{#-
+    The partition window a run re-merges, from `orders_window_start` and `orders_window_end`
+    (ISO dates, end exclusive; see `run_setting`), or none for the processing-time lookback
     of a plain `dbt build`. The values are validated as real dates before they reach SQL.
 -#}
 {% macro orders_window() %}
-    {% set start = var('orders_window_start', none) %}
-    {% set end = var('orders_window_end', none) %}
+    {% set start = run_setting('orders_window_start', 'ORDERS_WINDOW_START') %}
+    {% set end = run_setting('orders_window_end', 'ORDERS_WINDOW_END') %}
     {% if start is none and end is none %}
         {{ return(none) }}
     {% endif %}
@@ -42,11 +60,11 @@
 
 
 {#-
-    Who is merging: the Dagster run id when Dagster runs dbt (var `orders_run_id`), else this
-    dbt invocation. Validated before it reaches SQL.
+    Who is merging: the Dagster run id when Dagster runs dbt (`orders_run_id`, see
+    `run_setting`), else this dbt invocation. Validated before it reaches SQL.
 -#}
 {% macro merging_run() -%}
-    {%- set run = var('orders_run_id', none) or invocation_id -%}
+    {%- set run = run_setting('orders_run_id', 'ORDERS_RUN_ID') or invocation_id -%}
     {%- if not modules.re.fullmatch('[A-Za-z0-9_-]+', run | string) -%}
         {{ exceptions.raise_compiler_error("orders_run_id must be an id, got " ~ (run | string | tojson)) }}
     {%- endif -%}

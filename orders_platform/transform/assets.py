@@ -28,7 +28,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 from pydantic import Field
 
 from orders_platform import settings
@@ -38,7 +38,8 @@ from orders_platform.notify.revisions import notify_revisions
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.partitions import daily_partitions
 from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
-from orders_platform.transform.dbt_args import DateWindow, dbt_build_args
+from orders_platform.transform.dbt_args import DateWindow, dbt_build_args, dbt_run_env
+from orders_platform.transform.dbt_resource import OrdersDbtCliResource
 from orders_platform.transform.translator import OrdersDbtTranslator
 
 # The marts are daily-partitioned (incremental tables and the as-of views over them, built in
@@ -78,7 +79,7 @@ def run_partition_keys(context: AssetExecutionContext) -> list[str]:
 
 def _build(
     context: AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: OrdersDbtCliResource,
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
     partition_keys: Sequence[str],
@@ -86,14 +87,11 @@ def _build(
 ) -> Iterator[Any]:
     """Run `dbt build` for the run's window (none when unpartitioned), then publish it."""
     window = DateWindow.from_partition_keys(list(partition_keys)) if partition_keys else None
-    args = dbt_build_args(
-        window,
-        target=settings.dbt_target(),
-        run_id=context.run.run_id,
-        full_refresh=config.full_refresh,
-    )
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    args = dbt_build_args(window, target=settings.dbt_target(), full_refresh=config.full_refresh)
+    env = dbt_run_env(window, run_id=context.run.run_id)
+    invocation = dbt.build(args, env=env, context=context)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again
+    dbt.keep_partial_parse(invocation)
     with warehouse.connect(read_only=True) as conn:
         yield from publish(
             events,
@@ -122,7 +120,7 @@ def _build(
 )
 def orders_daily_dbt_models(
     context: AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: OrdersDbtCliResource,
     warehouse: WarehouseResource,
     webhook: WebhookResource,
     config: DbtBuildConfig,
@@ -141,7 +139,7 @@ def orders_daily_dbt_models(
 )
 def orders_dbt_models(
     context: AssetExecutionContext,
-    dbt: DbtCliResource,
+    dbt: OrdersDbtCliResource,
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:

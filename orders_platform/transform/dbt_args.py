@@ -1,16 +1,21 @@
-"""Pure functions that turn a Dagster run into dbt CLI arguments.
+"""Pure functions that turn a Dagster run into a dbt command and its per-run environment.
 
 Kept free of Dagster contexts and I/O so the rules (which window, never a production full
 refresh, no unit tests in production builds) are tested directly and cheaply.
+
+The window and the run id reach dbt as environment variables, not `--vars`: dbt re-parses
+the whole project when `--vars` change between invocations, which they would on every run
+(see `run_setting` in dbt/macros/orders_window.sql). A plain `dbt build --vars ...` still works.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 PRODUCTION_TARGET = "prod"
+# dbt reads these in run_setting() and records them, prefix stripped, in its artifacts.
+DBT_CUSTOM_ENV_PREFIX = "DBT_ENV_CUSTOM_ENV_"
 
 
 class FullRefreshRefusedError(RuntimeError):
@@ -35,6 +40,7 @@ class DateWindow:
         return cls(days[0], days[-1] + timedelta(days=1))
 
     def as_vars(self) -> dict[str, str]:
+        """The window as the dbt vars of a plain `dbt build --vars ...`."""
         return {
             "orders_window_start": self.start.isoformat(),
             "orders_window_end": self.end.isoformat(),
@@ -42,28 +48,36 @@ class DateWindow:
 
 
 def dbt_build_args(
-    window: DateWindow | None,
-    *,
-    target: str,
-    run_id: str | None = None,
-    full_refresh: bool = False,
+    window: DateWindow | None, *, target: str, full_refresh: bool = False
 ) -> list[str]:
     """Arguments for the `dbt build` that materializes `window` (None: no partition window).
 
-    `run_id` (the Dagster run) is recorded on revisions as what revised a day's totals.
-    Unit tests are left out: they check the SQL, not the data, and run in `make test`.
+    The window itself travels in the environment (`dbt_run_env`); the arguments are the same
+    for every run, which is what lets dbt reuse its parse of the project. Unit tests are
+    left out: they check the SQL, not the data, and run in `make test`.
     """
     if full_refresh and target == PRODUCTION_TARGET:
         raise FullRefreshRefusedError(
             "Refusing --full-refresh on target 'prod': production tables are never rebuilt. "
             "Launch a partition backfill over the affected days instead."
         )
-    dbt_vars = window.as_vars() if window is not None else {}
-    if run_id is not None:
-        dbt_vars["orders_run_id"] = run_id
     args = ["build", "--exclude", "test_type:unit"]
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+def dbt_run_env(window: DateWindow | None, *, run_id: str | None = None) -> dict[str, str]:
+    """The per-run settings for the dbt process, as `DBT_ENV_CUSTOM_ENV_*` variables.
+
+    Every key is always present (empty when unset), so a value left in the caller's
+    environment can never leak into a run. `run_id` (the Dagster run) is recorded on
+    revisions as what revised a day's totals. dbt also writes these to `metadata.env` of
+    its artifacts, so each run's window is on record.
+    """
+    settings = {
+        "ORDERS_WINDOW_START": window.start.isoformat() if window else "",
+        "ORDERS_WINDOW_END": window.end.isoformat() if window else "",
+        "ORDERS_RUN_ID": run_id or "",
+    }
+    return {f"{DBT_CUSTOM_ENV_PREFIX}{name}": value for name, value in settings.items()}
