@@ -12,7 +12,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install manifest demo test lint dev clean
+.PHONY: install manifest demo test lint dev bench clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: $(STAMP)
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
+
+# Benchmarks at real volume (README "Performance"). Sizes from BENCH_DAYS, BENCH_EVENTS_PER_DAY,
+# BENCH_HISTORY_DAYS, BENCH_REPEATS, BENCH_DIR, or flags in BENCH_ARGS (e.g. BENCH_ARGS=--keep).
+bench: $(MANIFEST)
+	$(BIN)/python -m orders_platform.bench $(BENCH_ARGS)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

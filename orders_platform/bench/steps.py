@@ -1,0 +1,269 @@
+"""The measured steps, each run in its own child process: `python -m orders_platform.bench.steps`.
+
+A child reads its paths from the environment the parent sets (ORDERS_WAREHOUSE,
+ORDERS_LANDING_DIR, DAGSTER_HOME, ...), exactly like a Dagster run worker, and writes its
+measurements as JSON to the file named on its command line. Timings are taken inside the
+child around the work itself; the parent adds the child's wall time and peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from orders_platform import settings
+from orders_platform.dbt_project import dbt_executable
+from orders_platform.resources.warehouse import connect_warehouse
+
+# The models a window re-merge rebuilds; "its SQL" is their dbt node execution time.
+MERGE_MODELS = ("model.orders_platform.fct_orders", "model.orders_platform.revenue_daily")
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    return DagsterInstance.get()
+
+
+def ingest(outbox: str, files: list[str]) -> dict[str, Any]:
+    """Land each arrival-day file and load it as arriving at the end of its day."""
+    from orders_platform.bench.volume import arrival_day
+    from orders_platform.ingestion.loader import load_new_files
+    from orders_platform.sensors.late_data import record_day_versions
+
+    landing = settings.landing_dir()
+    landing.mkdir(parents=True, exist_ok=True)
+    instance = _instance()
+    lines = loaded = rejected = 0
+    seconds: list[float] = []
+    for day, names in groupby(sorted(files), key=lambda name: arrival_day(Path(name))):
+        for name in names:
+            shutil.move(Path(outbox, name), landing / name)
+        arrived = datetime.combine(day, datetime.max.time(), tzinfo=UTC)
+        started = time.perf_counter()
+        with connect_warehouse(settings.warehouse_path()) as conn:
+            report = load_new_files(conn, landing, ingested_at=arrived)
+            versions = dict(
+                conn.execute("select order_date, version from orders_landing_days").fetchall()
+            )
+        seconds.append(time.perf_counter() - started)
+        record_day_versions(instance, versions, report.touched_days)
+        lines += report.lines
+        loaded += report.loaded
+        rejected += report.rejected
+    return {"lines": lines, "loaded": loaded, "rejected": rejected, "seconds": seconds}
+
+
+def _dbt_results(run_id: str) -> dict[str, Any]:
+    """dbt's own account of the run's invocation (run_results.json in its target dir)."""
+    (path,) = (settings.DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json")
+    results = json.loads(path.read_text())
+    nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
+    phases = _dbt_phases(path.parent / "dbt.log")
+    shutil.rmtree(path.parent)  # one directory per invocation; the bench makes many
+    return {
+        "dbt_elapsed": results["elapsed_time"],
+        "merge_sql": sum(nodes.get(model, 0.0) for model in MERGE_MODELS),
+        "nodes": nodes,
+        **phases,
+    }
+
+
+def _dbt_phases(log: Path) -> dict[str, Any]:
+    """When dbt logged its first line, finished loading the project, and its last line."""
+    first = loaded = last = None
+    partial = False
+    for line in log.read_text().splitlines():
+        event = json.loads(line)["info"]
+        at = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
+        first = first or at
+        last = at
+        partial = partial or "Partial parsing enabled" in event["msg"]
+        if loaded is None and event["msg"].startswith("Found "):
+            loaded = at
+    return {
+        "dbt_first_log": first,
+        "dbt_loaded": loaded,
+        "dbt_last_log": last,
+        "partial_parse": partial,
+    }
+
+
+def _dbt_process_span(instance, run_id: str) -> tuple[float, float]:
+    """From dagster-dbt's 'Running dbt command' to 'Finished dbt command' log entries."""
+    stamps = {}
+    for entry in instance.all_logs(run_id):
+        message = entry.user_message or ""
+        for marker in ("Running dbt command", "Finished dbt command"):
+            if message.startswith(marker):
+                stamps[marker] = entry.timestamp
+    return stamps["Running dbt command"], stamps["Finished dbt command"]
+
+
+def dagster_run(job: str, first: str | None = None, last: str | None = None) -> dict[str, Any]:
+    """One run of `job` in process, as the harness and `dagster asset materialize` do."""
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from orders_platform.definitions import defs
+
+    instance = _instance()
+    job_def = defs.resolve_job_def(job)
+    started = time.perf_counter()
+    if first is None:
+        result = job_def.execute_in_process(instance=instance, raise_on_error=False)
+    elif first == last:
+        result = job_def.execute_in_process(
+            instance=instance, partition_key=first, raise_on_error=False
+        )
+    else:
+        tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+        result = job_def.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    wall = time.perf_counter() - started
+    if not result.success:
+        raise RuntimeError(f"{job} {first}..{last} failed (run {result.run_id})")
+    measured: dict[str, Any] = {"run_wall": wall, "run_id": result.run_id}
+    if job == "orders_daily_job":
+        measured |= _dbt_results(result.run_id)
+        launched, finished = _dbt_process_span(instance, result.run_id)
+        measured["dbt_process"] = finished - launched
+        # the dbt process: Python and dbt start-up, project loading (parse), work, exit
+        measured["dbt_startup"] = measured["dbt_first_log"] - launched
+        measured["dbt_load"] = measured["dbt_loaded"] - measured["dbt_first_log"]
+    return measured
+
+
+def floor(copy: str, first: str, last: str, repeats: int) -> dict[str, Any]:
+    """The hand-written re-merge of [first, last], `repeats` times, on a copy of the warehouse."""
+    from orders_platform.bench.floor import floor_remerge
+
+    start, end = date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1)
+    seconds = []
+    with connect_warehouse(Path(copy)) as conn:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            floor_remerge(conn, start, end)
+            seconds.append(time.perf_counter() - started)
+    return {"seconds": seconds}
+
+
+def full_refresh(copy: str) -> dict[str, Any]:
+    """`dbt run --full-refresh` of fct_orders and revenue_daily, on a copy, dev target.
+
+    Production refuses full refreshes (on-run-start hook); the copy is a dev warehouse.
+    """
+    target = settings.DBT_PROJECT_DIR / "target" / f"bench-full-refresh-{time.time_ns()}"
+    env = {
+        **os.environ,
+        "ORDERS_WAREHOUSE": copy,
+        "ORDERS_DBT_TARGET": "dev",
+        "DBT_TARGET_PATH": str(target),
+    }
+    command = [dbt_executable(), "run", "--full-refresh", "--target", "dev"]
+    command += ["--select", "fct_orders", "revenue_daily"]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=settings.DBT_PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(done.stdout[-3000:])
+    results = json.loads((target / "run_results.json").read_text())
+    shutil.rmtree(target)
+    nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
+    return {"dbt_wall": wall, "merge_sql": sum(nodes[m] for m in MERGE_MODELS)}
+
+
+def detect(ticks: int, late_day: str) -> dict[str, Any]:
+    """Late-data detection ticks: observe landed_order_days, evaluate the marts' automation.
+
+    Before every tick but the first, late data lands for `late_day` the way ingestion
+    reports it (a new day version, published and observed), so each tick has a stale
+    partition to find. The first tick has no sensor cursor, like a sensor just started.
+    """
+    from dagster import AssetSelection, evaluate_automation_conditions
+
+    from orders_platform.definitions import defs
+    from orders_platform.sensors.late_data import landed_order_days, record_day_versions
+
+    instance = _instance()
+    with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
+        versions = dict(
+            conn.execute("select order_date, version from orders_landing_days").fetchall()
+        )
+    observe_seconds, evaluate_seconds, requested = [], [], []
+    cursor = None
+    for tick in range(ticks):
+        if tick:
+            versions[date.fromisoformat(late_day)] = f"bench-late-{tick}"
+            record_day_versions(instance, versions, [date.fromisoformat(late_day)])
+        started = time.perf_counter()
+        landed_order_days.observe_fn()
+        observe_seconds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        result = evaluate_automation_conditions(
+            defs=defs,
+            instance=instance,
+            asset_selection=AssetSelection.groups("marts"),
+            cursor=cursor,
+        )
+        evaluate_seconds.append(time.perf_counter() - started)
+        cursor = result.cursor
+        requested.append(result.total_requested)
+    return {"observe": observe_seconds, "evaluate": evaluate_seconds, "requested": requested}
+
+
+def extend(generated_days: int, history_days: int) -> dict[str, Any]:
+    """Grow the history to `history_days` by SQL copies, and tell Dagster the marts exist."""
+    from dagster import AssetKey, AssetMaterialization
+
+    from orders_platform.bench.volume import extend_history
+    from orders_platform.sensors.late_data import publish_versions
+    from orders_platform.transform.assets import orders_daily_dbt_models
+
+    started = time.perf_counter()
+    with connect_warehouse(settings.warehouse_path()) as conn:
+        added = extend_history(conn, generated_days=generated_days, history_days=history_days)
+        versions = dict(
+            conn.execute("select order_date, version from orders_landing_days").fetchall()
+        )
+        (events,) = conn.execute("select count(*) from orders_landing").fetchone()
+    seconds = time.perf_counter() - started
+    publish_versions(versions)
+    instance = _instance()
+    for key in orders_daily_dbt_models.keys:
+        for day in added:
+            instance.report_runless_asset_event(
+                AssetMaterialization(asset_key=AssetKey(key.path), partition=day.isoformat())
+            )
+    return {"seconds": seconds, "days_added": len(added), "events": events}
+
+
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "ingest": ingest,
+    "dagster_run": dagster_run,
+    "floor": floor,
+    "full_refresh": full_refresh,
+    "detect": detect,
+    "extend": extend,
+}
+
+
+def main() -> None:
+    step, output, arguments = sys.argv[1], Path(sys.argv[2]), json.loads(sys.argv[3])
+    output.write_text(json.dumps(STEPS[step](**arguments), default=str))
+
+
+if __name__ == "__main__":
+    main()

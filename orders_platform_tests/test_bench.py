@@ -1,0 +1,84 @@
+"""`make bench` at a smoke size: it runs, and reports every figure. No timing is asserted."""
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from datetime import date
+
+from orders_platform.bench.floor import floor_remerge
+from orders_platform.settings import REPO_ROOT
+from orders_platform_tests.fixtures.late_events import late_wave
+from orders_platform_tests.harness import Platform
+
+EXPECTED_ROWS = {
+    "ingest_rate",
+    "daily_wall",
+    "daily_dbt",
+    "daily_overhead",
+    "daily_process",
+    "remerge_wall",
+    "remerge_sql",
+    "floor",
+    "sql_vs_floor",
+    "full_sql",
+    "full_vs_remerge",
+    "detect_tick",
+    "detect_first_tick",
+    "daily_wall_long",
+    "daily_dbt_long",
+    "daily_ratio",
+    "daily_dbt_ratio",
+    "remerge_wall_long",
+    "sql_vs_floor_long",
+    "full_vs_remerge_long",
+    "detect_tick_long",
+    "peak_rss",
+}
+
+
+def test_the_benchmark_reports_every_figure_at_smoke_size(tmp_path):
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orders_platform.bench",
+            "--days",
+            "2",
+            "--events-per-day",
+            "3000",
+            "--history-days",
+            "4",
+            "--repeats",
+            "1",
+            "--dir",
+            str(tmp_path),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    rows = {row["key"]: row for row in results["rows"]}
+    assert set(rows) == EXPECTED_ROWS
+    for row in rows.values():
+        assert math.isfinite(row["value"]) and row["value"] > 0, row
+        assert row["label"] in completed.stdout
+    assert results["machine"]["cores"] >= 1
+    assert (tmp_path / "results.md").read_text().count("\n| ") == len(EXPECTED_ROWS) + 1
+    assert not (tmp_path / "run").exists()  # the big files are deleted
+
+
+def test_the_floor_merges_exactly_what_the_models_merge(merged_platform, tmp_path):
+    merged_platform.land(late_wave())
+    floor = Platform(root=tmp_path / "floor", instance=merged_platform.instance)
+    floor.root.mkdir()
+    shutil.copyfile(merged_platform.warehouse, floor.warehouse)
+    assert merged_platform.remerge("2026-03-01", "2026-03-14").success
+    with floor.connect() as conn:
+        floor_remerge(conn, date(2026, 3, 1), date(2026, 3, 15))
+    for table in ("fct_orders", "revenue_daily"):
+        assert floor.checksum(table) == merged_platform.checksum(table), table
