@@ -63,9 +63,14 @@ def ingest(outbox: str, files: list[str]) -> dict[str, Any]:
     return {"lines": lines, "loaded": loaded, "rejected": rejected, "seconds": seconds}
 
 
+def _dbt_target() -> Path:
+    """Where dbt writes artifacts (DBT_TARGET_PATH; relative paths are in the dbt project)."""
+    return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+
+
 def _dbt_results(run_id: str) -> dict[str, Any]:
     """dbt's own account of the run's invocation (run_results.json in its target dir)."""
-    (path,) = (settings.DBT_PROJECT_DIR / "target").glob(f"*-{run_id[:7]}-*/run_results.json")
+    (path,) = _dbt_target().glob(f"*-{run_id[:7]}-*/run_results.json")
     results = json.loads(path.read_text())
     nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
     phases = _dbt_phases(path.parent / "dbt.log")
@@ -163,7 +168,7 @@ def full_refresh(copy: str) -> dict[str, Any]:
 
     Production refuses full refreshes (on-run-start hook); the copy is a dev warehouse.
     """
-    target = settings.DBT_PROJECT_DIR / "target" / f"bench-full-refresh-{time.time_ns()}"
+    target = _dbt_target() / f"full-refresh-{time.time_ns()}"
     env = {
         **os.environ,
         "ORDERS_WAREHOUSE": copy,
