@@ -35,12 +35,29 @@ query Stale($partitions: [String!]!) {
   }
 }
 """
-TICKS_QUERY = """
-query {
-  sensorOrError(sensorSelector: {repositoryLocationName: "orders_platform.definitions",
-      repositoryName: "__repository__", sensorName: "late_data_remerge_sensor"}) {
-    ... on Sensor { sensorState { ticks(limit: 1) { status } } }
+SENSOR = {
+    "repositoryLocationName": "orders_platform.definitions",
+    "repositoryName": "__repository__",
+    "sensorName": "late_data_remerge_sensor",
+}
+SENSOR_QUERY = """
+query Sensor($sensor: SensorSelector!) {
+  sensorOrError(sensorSelector: $sensor) {
+    ... on Sensor { sensorState { id status ticks(limit: 1) { status } } }
   }
+}
+"""
+STOP_SENSOR = """
+mutation Stop($id: String!) {
+  stopSensor(id: $id) { ... on StopSensorMutationResult { instigationState { status } } }
+}
+"""
+FAILED_RUNS = """
+query { runsOrError(filter: {statuses: [FAILURE]}) { ... on Runs { results { runId } } } }
+"""
+START_SENSOR = """
+mutation Start($sensor: SensorSelector!) {
+  startSensor(sensorSelector: $sensor) { ... on Sensor { sensorState { status } } }
 }
 """
 
@@ -83,6 +100,14 @@ def stale_statuses(port: int) -> dict[str, dict[str, str]]:
         )
         for node in nodes
     }
+
+
+def day_stale_everywhere(statuses: dict[str, dict[str, str]]) -> dict | None:
+    return statuses if all(s[DAY] == "STALE" for s in statuses.values()) else None
+
+
+def remerge_sensor(port: int) -> dict:
+    return graphql(port, SENSOR_QUERY, {"sensor": SENSOR})["sensorOrError"]["sensorState"]
 
 
 def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_message(
@@ -144,9 +169,13 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             # the automation sensor's first tick only records a baseline
             wait_for(
                 "the automation sensor's first tick",
-                lambda: graphql(port, TICKS_QUERY)["sensorOrError"]["sensorState"]["ticks"],
+                lambda: remerge_sensor(port)["ticks"],
                 timeout=180,
             )
+            # Mark-only first (what a team that reviews before re-merging does): with the
+            # sensor stopped nothing can heal the day, so STALE is observed, not raced.
+            stopped = graphql(port, STOP_SENSOR, {"id": remerge_sensor(port)["id"]})
+            assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED", stopped
             landed_at = time.monotonic()
             late = event_line(
                 "late-e2e-1",
@@ -164,14 +193,15 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
 
             stale = wait_for(
                 f"{DAY} to read STALE",
-                lambda: (s := stale_statuses(port))["revenue_daily"][DAY] == "STALE" and s,
+                lambda: day_stale_everywhere(stale_statuses(port)),
                 timeout=240,
-                interval=0.5,
             )
             for asset in ("fct_orders", "revenue_daily"):
-                assert stale[asset][DAY] == "STALE", stale
                 assert [stale[asset][n] for n in NEIGHBOURS] == ["FRESH", "FRESH"], stale
 
+            # turning the sensor back on re-merges what went stale while it was off
+            started = graphql(port, START_SENSOR, {"sensor": SENSOR})
+            assert started["startSensor"]["sensorState"]["status"] == "RUNNING", started
             wait_for(
                 f"{DAY} to be re-merged and FRESH",
                 lambda: all(s[DAY] == "FRESH" for s in stale_statuses(port).values()),
@@ -180,6 +210,8 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             )
             healed_after = time.monotonic() - landed_at
             wait_for("the revision notice", lambda: receiver.messages, timeout=60)
+            # healed without a detour: no run was launched before its inputs were ready
+            assert graphql(port, FAILED_RUNS)["runsOrError"]["results"] == []
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:
