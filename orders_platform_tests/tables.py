@@ -1,8 +1,7 @@
 """Read whole tables for before/after comparisons in fault tests.
 
 A table's content is its rows as a sorted list, without the audit column that says when a
-row was merged (`merged_at`); a platform built separately from the same files also differs
-in its arrival batch ids (`latest_load_id`, random per load), so those can be left out too.
+row was merged (`merged_at`), which differs between two runs that write the same data.
 """
 
 from pathlib import Path
@@ -12,7 +11,6 @@ from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform_tests.harness import AUDIT_COLUMNS
 
 MARTS = ("fct_orders", "revenue_daily")
-LOAD_ID_COLUMNS = ("latest_load_id",)
 
 
 def table_contents(
