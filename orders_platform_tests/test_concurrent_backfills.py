@@ -2,12 +2,12 @@
 
 Both go through `dagster dev` (webserver, daemon, code server) with the project's
 dagster.yaml and the `duckdb_writer` pool at 1. A reader in another process holds the
-warehouse read-only as the runs start (so the first dbt finds the file locked and must wait
-for it), then keeps opening it like a dashboard refreshing every second; the daemon's sensors
-tick throughout. What must hold: every run succeeds, none logs a DuckDB lock error, the
-runs' step executions never overlap (the pool serialized them), and the marts end up equal
-to one clean re-merge of the union range of a copy of the same warehouse, and to the
-independent oracle.
+warehouse read-only as the runs start (so the first writer, a re-merge's dbt or the landing
+sensor's ingestion, finds the file locked and must wait for it), then keeps opening it like
+a dashboard refreshing every second; the daemon's sensors tick throughout. What must hold:
+every run succeeds, none logs a DuckDB lock error, the runs' step executions never overlap
+(the pool serialized them), and the marts end up equal to one clean re-merge of the union
+range on a copy of the same warehouse, and to the independent oracle.
 """
 
 import shutil
@@ -90,13 +90,22 @@ class Reader(threading.Thread):
             self.stop.wait(0.8)
 
 
-def dbt_tried_to_open(port: int, backfill_ids: list[str]) -> str | None:
-    """The run whose dbt has begun opening the warehouse, if any."""
-    for backfill_id in backfill_ids:
-        for run in backfill_status(port, backfill_id)["runs"]:
-            events = DbtDebugLog(run["runId"]).poll()
-            if any(event["info"]["name"] == "NewConnectionOpening" for event in events):
-                return run["runId"]
+def writer_waiting_on_reader(instance: DagsterInstance, runs_before: set[str]) -> str | None:
+    """A new run that has begun opening the warehouse to write it, if any: a re-merge whose
+    dbt is opening its connection, or an ingestion (started by the landing sensor) whose
+    loading step has started."""
+    for run in instance.get_runs():
+        if run.run_id in runs_before:
+            continue
+        if run.job_name == "ingest_orders_job":
+            started = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START)
+            if any(entry.step_key == "orders_landing" for entry in started):
+                return f"{run.job_name} {run.run_id[:8]}"
+        elif any(
+            event["info"]["name"] == "NewConnectionOpening"
+            for event in DbtDebugLog(run.run_id).poll()
+        ):
+            return f"{run.job_name} {run.run_id[:8]}"
     return None
 
 
@@ -150,7 +159,7 @@ def test_overlapping_backfills_at_the_same_moment_run_one_at_a_time_and_equal_on
             expected = marts_contents(clean.warehouse)
 
         reader = Reader(platform.warehouse)
-        # a reader holds the file as the runs start: the first dbt must wait for it, not fail
+        # a reader holds the file as the runs start: the first writer must wait, not fail
         held = duckdb.connect(str(platform.warehouse), read_only=True)
         with dagster_dev(tmp_path / "dagster-dev.log") as port:
             barrier = threading.Barrier(2)
@@ -169,12 +178,12 @@ def test_overlapping_backfills_at_the_same_moment_run_one_at_a_time_and_equal_on
                 thread.join()
             launched_at = datetime.now()
             first_open = wait_for(
-                "a run's dbt to open the warehouse while the reader holds it",
-                lambda: dbt_tried_to_open(port, list(backfill_ids.values())),
+                "a writer to open the warehouse while the reader holds it",
+                lambda: writer_waiting_on_reader(instance, runs_before),
                 timeout=300,
                 interval=0.2,
             )
-            time.sleep(2)  # dbt found the file locked; let it wait a little
+            time.sleep(2)  # the writer found the file locked; let it wait a little
             held.close()
             reader.start()
 
@@ -211,7 +220,7 @@ def test_overlapping_backfills_at_the_same_moment_run_one_at_a_time_and_equal_on
             f"{len(runs)} ({', '.join(sorted(run.job_name for run in runs))}); "
             f"lock errors in run logs: {sum(map(len, errors.values()))}; reader: "
             f"{reader.reads} reads, waited for a writer {reader.waited_for_writer} times; "
-            f"run {first_open[:8]}'s dbt opened the file while a reader held it"
+            f"{first_open} opened the file while a reader held it"
         )
 
     assert set(statuses.values()) == {"COMPLETED_SUCCESS"}, statuses
