@@ -48,12 +48,12 @@ def dbt_build_args(
     target: str,
     run_id: str | None = None,
     full_refresh: bool = False,
-    settings_vars: Mapping[str, float | int] | None = None,
+    settings_vars: Mapping[str, float | int | str] | None = None,
 ) -> list[str]:
     """Arguments for the `dbt build` that materializes `window` (None: no partition window).
 
     `run_id` (the Dagster run) is recorded on revisions as what revised a day's totals.
-    `settings_vars` are settings overriding dbt_project.yml vars (e.g. lateness targets).
+    `settings_vars` are settings overriding dbt_project.yml vars (lateness targets, finance as-of).
     Unit tests are left out: they check the SQL, not the data, and run in `make test`.
     """
     if full_refresh and target == PRODUCTION_TARGET:
