@@ -13,6 +13,8 @@ from orders_platform.checks.reports import markdown_table
 from orders_platform.notify.webhook import WebhookResource
 
 REVISIONS_TABLE = "revenue_daily_revisions"
+# Marks the line of a day that was final by the finality policy when late data revised it.
+FINAL_DAY_MARK = "[FINAL DAY REVISED]"
 
 _REVISED_BY_RUN = """
 select
@@ -44,9 +46,6 @@ def revisions_by_run(conn: duckdb.DuckDBPyConnection, run_id: str) -> list[dict[
 
 def _signed(value: Decimal | int) -> str:
     return f"+{value}" if value > 0 else str(value)
-
-
-FINAL_DAY_MARK = "[FINAL DAY REVISED]"
 
 
 def revision_message(revisions: list[dict[str, Any]], run_id: str) -> str:
