@@ -60,3 +60,17 @@ def test_a_window_spans_its_first_to_its_last_partition_key():
         "orders_window_start": "2026-03-01",
         "orders_window_end": "2026-03-04",
     }
+
+
+def test_settings_become_dbt_vars_and_never_override_the_window():
+    window = DateWindow.from_partition_keys(["2026-03-01"])
+    args = dbt_build_args(
+        window,
+        target="dev",
+        settings_vars={"lateness_target_share": 0.95, "orders_window_start": "1999-01-01"},
+    )
+    assert _vars(args) == {
+        "lateness_target_share": 0.95,
+        "orders_window_start": "2026-03-01",
+        "orders_window_end": "2026-03-02",
+    }

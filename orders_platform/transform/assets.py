@@ -91,6 +91,7 @@ def _build(
         target=settings.dbt_target(),
         run_id=context.run.run_id,
         full_refresh=config.full_refresh,
+        settings_vars=settings.dbt_var_settings(),
     )
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again

@@ -7,6 +7,7 @@ refresh, no unit tests in production builds) are tested directly and cheaply.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -47,10 +48,12 @@ def dbt_build_args(
     target: str,
     run_id: str | None = None,
     full_refresh: bool = False,
+    settings_vars: Mapping[str, float | int | str] | None = None,
 ) -> list[str]:
     """Arguments for the `dbt build` that materializes `window` (None: no partition window).
 
     `run_id` (the Dagster run) is recorded on revisions as what revised a day's totals.
+    `settings_vars` are settings overriding dbt_project.yml vars (lateness targets, finance as-of).
     Unit tests are left out: they check the SQL, not the data, and run in `make test`.
     """
     if full_refresh and target == PRODUCTION_TARGET:
@@ -58,7 +61,9 @@ def dbt_build_args(
             "Refusing --full-refresh on target 'prod': production tables are never rebuilt. "
             "Launch a partition backfill over the affected days instead."
         )
-    dbt_vars = window.as_vars() if window is not None else {}
+    dbt_vars: dict[str, object] = dict(settings_vars or {})
+    if window is not None:
+        dbt_vars.update(window.as_vars())
     if run_id is not None:
         dbt_vars["orders_run_id"] = run_id
     args = ["build", "--exclude", "test_type:unit"]
