@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +44,26 @@ query Backfill($id: String!) {
     ... on PartitionBackfill { status runs(limit: 100) { runId status } }
   }
 }
+"""
+SENSOR = {
+    "repositoryLocationName": "orders_platform.definitions",
+    "repositoryName": "__repository__",
+    "sensorName": "late_data_remerge_sensor",
+}
+SENSOR_QUERY = """
+query Sensor($sensor: SensorSelector!) {
+  sensorOrError(sensorSelector: $sensor) {
+    ... on Sensor { sensorState { id status ticks(limit: 1) { status } } }
+  }
+}
+"""
+STOP_SENSOR = """
+mutation Stop($id: String!) {
+  stopSensor(id: $id) { ... on StopSensorMutationResult { instigationState { status } } }
+}
+"""
+FAILED_RUNS = """
+query { runsOrError(filter: {statuses: [FAILURE]}) { ... on Runs { results { runId } } } }
 """
 REEXECUTE_RUN = """
 mutation Reexecute($params: ReexecutionParams!) {
@@ -131,11 +151,17 @@ def dagster_dev(log_path: Path, env: dict[str, str] | None = None) -> Iterator[i
             yield port
         finally:
             os.killpg(server.pid, signal.SIGTERM)
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
+            # and any process of its session that outlived `dagster dev` itself
+            with suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            server.wait()
+
+
+def remerge_sensor(port: int) -> dict:
+    """The state of `late_data_remerge_sensor`: its id, status and latest tick."""
+    return graphql(port, SENSOR_QUERY, {"sensor": SENSOR})["sensorOrError"]["sensorState"]
 
 
 def launch_backfill(port: int, assets: list[str], partition_keys: list[str]) -> str:

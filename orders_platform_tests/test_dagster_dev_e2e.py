@@ -4,15 +4,12 @@ Starts its own `dagster dev` on a free 127.0.0.1 port with its own DAGSTER_HOME 
 project's dagster.yaml, and stops every process it started.
 """
 
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +18,15 @@ from dagster import DagsterInstance
 
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.settings import REPO_ROOT
+from orders_platform_tests.dagster_dev import (
+    FAILED_RUNS,
+    SENSOR,
+    STOP_SENSOR,
+    free_port,
+    graphql,
+    remerge_sensor,
+    wait_for,
+)
 from orders_platform_tests.fixtures.late_events import event_line, on_time_wave
 from orders_platform_tests.harness import Platform, Receiver
 
@@ -35,60 +41,11 @@ query Stale($partitions: [String!]!) {
   }
 }
 """
-SENSOR = {
-    "repositoryLocationName": "orders_platform.definitions",
-    "repositoryName": "__repository__",
-    "sensorName": "late_data_remerge_sensor",
-}
-SENSOR_QUERY = """
-query Sensor($sensor: SensorSelector!) {
-  sensorOrError(sensorSelector: $sensor) {
-    ... on Sensor { sensorState { id status ticks(limit: 1) { status } } }
-  }
-}
-"""
-STOP_SENSOR = """
-mutation Stop($id: String!) {
-  stopSensor(id: $id) { ... on StopSensorMutationResult { instigationState { status } } }
-}
-"""
-FAILED_RUNS = """
-query { runsOrError(filter: {statuses: [FAILURE]}) { ... on Runs { results { runId } } } }
-"""
 START_SENSOR = """
 mutation Start($sensor: SensorSelector!) {
   startSensor(sensorSelector: $sensor) { ... on Sensor { sensorState { status } } }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
-
-
-def wait_for(what: str, predicate, timeout: float, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def stale_statuses(port: int) -> dict[str, dict[str, str]]:
@@ -104,10 +61,6 @@ def stale_statuses(port: int) -> dict[str, dict[str, str]]:
 
 def day_stale_everywhere(statuses: dict[str, dict[str, str]]) -> dict | None:
     return statuses if all(s[DAY] == "STALE" for s in statuses.values()) else None
-
-
-def remerge_sensor(port: int) -> dict:
-    return graphql(port, SENSOR_QUERY, {"sensor": SENSOR})["sensorOrError"]["sensorState"]
 
 
 def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_message(
