@@ -12,7 +12,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install manifest demo test lint dev bench clean
+.PHONY: install manifest demo test lint e2e dev bench clean
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ lint: $(STAMP)
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
 
+# The Dagster UI in headless Chromium (Debian's package, installed here when missing);
+# screenshots in e2e-artifacts/. Not part of `make test` (pytest marker `browser`).
+e2e: $(MANIFEST)
+	scripts/install-chromium
+	$(BIN)/python -m pytest -m browser orders_platform_tests/e2e; status=$$?; \
+	echo "e2e screenshots: $${E2E_ARTIFACTS:-$(CURDIR)/e2e-artifacts}"; exit $$status
+
 # Benchmarks at real volume (README "Performance"). Sizes from BENCH_DAYS, BENCH_EVENTS_PER_DAY,
 # BENCH_HISTORY_DAYS, BENCH_REPEATS, BENCH_DIR, or flags in BENCH_ARGS (e.g. BENCH_ARGS=--keep).
 bench: $(MANIFEST)
@@ -54,4 +61,4 @@ dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -m orders_platform.definitions -h $(HOST) -p $(PORT)
 
 clean:
-	rm -rf $(VENV) dbt/target dbt/logs .dagster_home data/demo
+	rm -rf $(VENV) dbt/target dbt/logs .dagster_home data/demo e2e-artifacts

@@ -28,6 +28,9 @@ setup(
         "dev": [
             "pytest==9.2.0",
             "hypothesis==6.170.15",
+            # drives Debian's /usr/bin/chromium in `make e2e`; its own browser download is
+            # never used (it cannot reach its download host here)
+            "playwright==1.65.2",
             "ruff==0.17.6",
             "sqlfluff==4.4.0",
             "sqlfluff-templater-dbt==4.4.0",

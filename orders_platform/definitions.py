@@ -3,6 +3,7 @@
 from dagster import AssetKey, Definitions, in_process_executor
 
 from orders_platform.checks.freshness import yesterday_materialized_by_deadline
+from orders_platform.checks.lateness import remerge_window_covers_lateness
 from orders_platform.checks.schema import build_schema_change_checks
 from orders_platform.dbt_project import dbt_executable, orders_dbt_project
 from orders_platform.ingestion.assets import orders_landing
@@ -29,6 +30,7 @@ defs = Definitions(
     assets=[orders_landing, landed_order_days, orders_dbt_models, orders_daily_dbt_models],
     asset_checks=[
         yesterday_materialized_by_deadline,
+        remerge_window_covers_lateness,
         *build_schema_change_checks([AssetKey("fct_orders"), AssetKey("revenue_daily")]),
     ],
     jobs=[ingest_orders_job, orders_daily_job, orders_checks_job, revenue_freshness_job],

@@ -1,4 +1,5 @@
-"""`make demo`: 30 days of synthetic traffic, a late wave, and a reconciliation table.
+"""`make demo`: 30 days of synthetic traffic, a late wave, a reconciliation table, and the
+lookback the traffic's arrival delays call for beside what the configured windows cover.
 
 Runs the platform the way an operator does, through the Dagster CLI against the
 project's Dagster home (so every run shows up in `make dev` afterwards), on its own DuckDB
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from orders_platform import settings
 from orders_platform.ingestion.loader import load_new_files
+from orders_platform.lateness import read_recommendation
 from orders_platform.reconciliation import reconcile_days, render_table
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.schedules.schedules import REMERGE_DAYS, remerge_partition_range
@@ -30,7 +32,10 @@ from orders_platform.synthetic.traffic import (
     write_batch,
 )
 
-PARTITIONED_ASSETS = "fct_orders,revenue_daily"
+PARTITIONED_ASSETS = (
+    "fct_orders,revenue_daily,"
+    "order_lateness_daily,order_completeness_curve,order_lookback_recommendation"
+)
 
 
 def _dagster(*args: str) -> None:
@@ -146,6 +151,11 @@ def main() -> int:
         "\nReconciliation: source (recomputed from orders_landing) vs fct_orders vs revenue_daily"
     )
     print(render_table(days))
+    with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
+        recommendation = read_recommendation(conn)
+    if recommendation is not None:
+        print("\nHow late is our data? (README: How late is our data?)")
+        print(recommendation.summary())
     mismatches = [d for d in days if not d.matches]
     print(
         f"\n{len(days)} days, {len(mismatches)} mismatches; "

@@ -10,6 +10,8 @@ different directory and must agree on the same files.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +21,38 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_DBT_TARGET = "dev"
 DEFAULT_REVENUE_DEADLINE_UTC = "02:00"
+
+
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError("must be in (0, 1]")
+    return value
+
+
+def _count(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _utc_timestamp(raw: str) -> str:
+    """An ISO timestamp as naive UTC text (how the warehouse stores time)."""
+    moment = datetime.fromisoformat(raw)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(sep=" ")
+
+
+# Settings passed to dbt as vars: environment variable -> (dbt var, parser). Their defaults
+# live in dbt/dbt_project.yml, so plain dbt and Dagster agree; a set variable overrides.
+DBT_VAR_SETTINGS: dict[str, tuple[str, Callable[[str], float | int | str]]] = {
+    "ORDERS_LATENESS_TARGET_SHARE": ("lateness_target_share", _share),
+    "ORDERS_LATENESS_TRAILING_DAYS": ("lateness_trailing_days", _count),
+    "ORDERS_FINALITY_QUIET_HOURS": ("finality_quiet_hours", _count),
+    "ORDERS_FINANCE_AS_OF": ("finance_as_of", _utc_timestamp),
+}
 
 
 def resolve_path(value: str | os.PathLike[str]) -> Path:
@@ -45,3 +79,25 @@ def dbt_target() -> str:
 def revenue_deadline_utc() -> str:
     """By when (HH:MM UTC) yesterday's revenue must exist (`ORDERS_REVENUE_DEADLINE_UTC`)."""
     return os.environ.get("ORDERS_REVENUE_DEADLINE_UTC") or DEFAULT_REVENUE_DEADLINE_UTC
+
+
+def dbt_var_settings() -> dict[str, float | int | str]:
+    """dbt vars for the settings set in the environment (unset: dbt_project.yml's default).
+
+    `ORDERS_LATENESS_TARGET_SHARE`: share of events and of net revenue the recommended
+    lookback must cover (default 0.999). `ORDERS_LATENESS_TRAILING_DAYS`: order dates the
+    completeness curve looks back over (default 28). `ORDERS_FINALITY_QUIET_HOURS`: hours
+    without a revision before a settled day is final (default 48). `ORDERS_FINANCE_AS_OF`:
+    the moment finance_revenue_daily shows (default: now). A malformed value fails here,
+    before dbt runs.
+    """
+    values: dict[str, float | int | str] = {}
+    for env_name, (dbt_var, parse) in DBT_VAR_SETTINGS.items():
+        raw = os.environ.get(env_name)
+        if not raw:
+            continue
+        try:
+            values[dbt_var] = parse(raw)
+        except ValueError as error:
+            raise ValueError(f"{env_name}={raw!r}: {error}") from error
+    return values

@@ -4,15 +4,12 @@ Starts its own `dagster dev` on a free 127.0.0.1 port with its own DAGSTER_HOME 
 project's dagster.yaml, and stops every process it started.
 """
 
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +18,15 @@ from dagster import DagsterInstance
 
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.settings import REPO_ROOT
+from orders_platform_tests.dagster_dev import (
+    FAILED_RUNS,
+    SENSOR,
+    STOP_SENSOR,
+    free_port,
+    graphql,
+    remerge_sensor,
+    wait_for,
+)
 from orders_platform_tests.fixtures.late_events import event_line, on_time_wave
 from orders_platform_tests.harness import Platform, Receiver
 
@@ -35,43 +41,11 @@ query Stale($partitions: [String!]!) {
   }
 }
 """
-TICKS_QUERY = """
-query {
-  sensorOrError(sensorSelector: {repositoryLocationName: "orders_platform.definitions",
-      repositoryName: "__repository__", sensorName: "late_data_remerge_sensor"}) {
-    ... on Sensor { sensorState { ticks(limit: 1) { status } } }
-  }
+START_SENSOR = """
+mutation Start($sensor: SensorSelector!) {
+  startSensor(sensorSelector: $sensor) { ... on Sensor { sensorState { status } } }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
-
-
-def wait_for(what: str, predicate, timeout: float, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def stale_statuses(port: int) -> dict[str, dict[str, str]]:
@@ -83,6 +57,10 @@ def stale_statuses(port: int) -> dict[str, dict[str, str]]:
         )
         for node in nodes
     }
+
+
+def day_stale_everywhere(statuses: dict[str, dict[str, str]]) -> dict | None:
+    return statuses if all(s[DAY] == "STALE" for s in statuses.values()) else None
 
 
 def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_message(
@@ -144,9 +122,13 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             # the automation sensor's first tick only records a baseline
             wait_for(
                 "the automation sensor's first tick",
-                lambda: graphql(port, TICKS_QUERY)["sensorOrError"]["sensorState"]["ticks"],
+                lambda: remerge_sensor(port)["ticks"],
                 timeout=180,
             )
+            # Mark-only first (what a team that reviews before re-merging does): with the
+            # sensor stopped nothing can heal the day, so STALE is observed, not raced.
+            stopped = graphql(port, STOP_SENSOR, {"id": remerge_sensor(port)["id"]})
+            assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED", stopped
             landed_at = time.monotonic()
             late = event_line(
                 "late-e2e-1",
@@ -164,14 +146,15 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
 
             stale = wait_for(
                 f"{DAY} to read STALE",
-                lambda: (s := stale_statuses(port))["revenue_daily"][DAY] == "STALE" and s,
+                lambda: day_stale_everywhere(stale_statuses(port)),
                 timeout=240,
-                interval=0.5,
             )
             for asset in ("fct_orders", "revenue_daily"):
-                assert stale[asset][DAY] == "STALE", stale
                 assert [stale[asset][n] for n in NEIGHBOURS] == ["FRESH", "FRESH"], stale
 
+            # turning the sensor back on re-merges what went stale while it was off
+            started = graphql(port, START_SENSOR, {"sensor": SENSOR})
+            assert started["startSensor"]["sensorState"]["status"] == "RUNNING", started
             wait_for(
                 f"{DAY} to be re-merged and FRESH",
                 lambda: all(s[DAY] == "FRESH" for s in stale_statuses(port).values()),
@@ -180,6 +163,8 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             )
             healed_after = time.monotonic() - landed_at
             wait_for("the revision notice", lambda: receiver.messages, timeout=60)
+            # healed without a detour: no run was launched before its inputs were ready
+            assert graphql(port, FAILED_RUNS)["runsOrError"]["results"] == []
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:

@@ -1,5 +1,6 @@
 """The pure rules that turn a Dagster run into a dbt command."""
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -11,6 +12,10 @@ from orders_platform.transform.dbt_args import (
     dbt_build_args,
     dbt_run_env,
 )
+
+
+def _vars(args: list[str]) -> dict:
+    return json.loads(args[args.index("--vars") + 1])
 
 
 def test_a_partition_window_reaches_dbt_in_its_environment_with_an_exclusive_end():
@@ -69,3 +74,19 @@ def test_a_window_spans_its_first_to_its_last_partition_key():
         "orders_window_start": "2026-03-01",
         "orders_window_end": "2026-03-04",
     }
+
+
+def test_settings_become_dbt_vars_that_are_the_same_for_every_run():
+    window = DateWindow.from_partition_keys(["2026-03-01"])
+    args = dbt_build_args(window, target="dev", settings_vars={"lateness_target_share": 0.95})
+    assert _vars(args) == {"lateness_target_share": 0.95}
+    other_window = DateWindow.from_partition_keys(["2026-03-02"])
+    assert args == dbt_build_args(
+        other_window, target="dev", settings_vars={"lateness_target_share": 0.95}
+    )
+
+
+def test_a_setting_may_never_override_the_run_window():
+    window = DateWindow.from_partition_keys(["2026-03-01"])
+    with pytest.raises(ValueError, match="per-run"):
+        dbt_build_args(window, target="dev", settings_vars={"orders_window_start": "1999-01-01"})

@@ -3,13 +3,18 @@
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
+from orders_platform.ingestion.landing_files import write_complete_file
 from orders_platform.ingestion.loader import load_new_files
+from orders_platform.ingestion.replay import export_rejected
 from orders_platform.ingestion.schema import PLATFORM_COLUMNS, ensure_schema
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import (
     QUOTE_CUSTOMER_ID,
     SQL_ORDER_ID,
     both_waves,
+    event_line,
     late_wave,
 )
 
@@ -142,3 +147,37 @@ def test_a_legacy_landing_table_is_migrated_in_place_without_losing_rows(platfor
     assert platform.rows("select count(*) from orders_landing where event_ingested_at is null") == [
         (3,)
     ]
+
+
+def test_rejected_lines_replay_as_a_new_file_once_corrected(platform):
+    placed = "2026-03-19T09:00:00"
+    good = event_line("r-1", "o-r-1", "c-1", "placed", "10.00", f"{placed}Z", f"{placed}Z")
+    offsetless = event_line("r-2", "o-r-2", "c-2", "placed", "12.50", placed, placed)
+    write_complete_file(platform.landing / "producer.jsonl", [good, offsetless])
+    with platform.connect() as conn:
+        load_new_files(conn, platform.landing, ingested_at=ARRIVAL)
+        fix = platform.root / "replay" / "fix.jsonl"
+        assert export_rejected(conn, fix, reason="invalid_timestamp") == 1
+
+    corrected = fix.read_text(encoding="utf-8").replace(f'"{placed}"', f'"{placed}Z"')
+    write_complete_file(platform.landing / "producer-replayed.jsonl", corrected.splitlines())
+    with platform.connect() as conn:
+        load_new_files(conn, platform.landing, ingested_at=ARRIVAL)
+
+    assert platform.rows("select order_id, source_file from orders_landing order by order_id") == [
+        ("o-r-1", "producer.jsonl"),
+        ("o-r-2", "producer-replayed.jsonl"),
+    ]
+    # the quarantined original stays as the audit trail, and both files add up
+    assert platform.rows("select source_file, reason from orders_rejected") == [
+        ("producer.jsonl", "invalid_timestamp")
+    ]
+    assert platform.rows(
+        "select source_file from orders_landing_files "
+        "where line_count = loaded_count + rejected_count order by 1"
+    ) == [("producer-replayed.jsonl",), ("producer.jsonl",)]
+
+
+def test_replaying_an_unknown_reason_is_refused(platform):
+    with platform.connect() as conn, pytest.raises(ValueError, match="unknown reason"):
+        export_rejected(conn, platform.root / "x.jsonl", reason="'; drop table orders_landing")

@@ -1,5 +1,8 @@
 """Publish a finished dbt invocation to Dagster: per-partition checks, actual table schemas.
 
+The lateness mart also carries its trailing-window figures and completeness curve
+(`orders_platform.lateness`), so the UI plots them over materializations.
+
 Why this exists: in a single-run backfill over many days, dbt runs each test once and
 dagster-dbt records its result with `partition=None`, so the UI could not say *which days*
 reconcile. We therefore re-emit every dbt test result as one `AssetCheckEvaluation` per
@@ -32,6 +35,7 @@ from dagster import (
 )
 
 from orders_platform.checks.reports import markdown_table, plain
+from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_FAILURE_ROWS = 1000
@@ -143,6 +147,7 @@ def publish(
                 metadata={
                     **event.metadata,
                     "dagster/column_schema": actual_table_schema(conn, table),
+                    **(lateness_metadata(conn) if table == LATENESS_TABLE else {}),
                 },
                 data_version=_view_data_version(node),
                 tags=event.tags,

@@ -13,6 +13,8 @@ from orders_platform.checks.reports import markdown_table
 from orders_platform.notify.webhook import WebhookResource
 
 REVISIONS_TABLE = "revenue_daily_revisions"
+# Marks the line of a day that was final by the finality policy when late data revised it.
+FINAL_DAY_MARK = "[FINAL DAY REVISED]"
 
 _REVISED_BY_RUN = """
 select
@@ -23,7 +25,8 @@ select
     previous_net_revenue,
     net_revenue,
     net_revenue_delta,
-    arrival_load_ids
+    arrival_load_ids,
+    coalesce(revised_final_day, false) as revised_final_day
 from revenue_daily_revisions
 where revised_by_run = ? and not is_first_version
 order by order_date
@@ -46,15 +49,29 @@ def _signed(value: Decimal | int) -> str:
 
 
 def revision_message(revisions: list[dict[str, Any]], run_id: str) -> str:
-    """One message summarizing every revised day and its deltas."""
+    """One message summarizing every revised day and its deltas.
+
+    A revision of a day finance was told is final (`revised_final_day`) is announced first
+    and marked on its line: it breaks a promise, so it must not read like routine late data.
+    """
     total = sum((r["net_revenue_delta"] for r in revisions), Decimal("0"))
-    lines = [
+    finals = [r for r in revisions if r.get("revised_final_day")]
+    lines = []
+    if finals:
+        days = ", ".join(str(r["order_date"]) for r in finals)
+        lines.append(
+            f":rotating_light: *FINAL revenue revised* for {len(finals)} day(s) finance "
+            f"treats as final: {days}. Figures reported from them have changed; "
+            "the lookback may be too short (see order_lookback_recommendation)."
+        )
+    lines.append(
         f"Late order data revised historical revenue for {len(revisions)} day(s) "
         f"(net {_signed(total)}), run {run_id}:"
-    ]
+    )
     lines += [
         f"• {r['order_date']}: net revenue {r['previous_net_revenue']} → {r['net_revenue']} "
         f"({_signed(r['net_revenue_delta'])}), orders {r['previous_orders']} → {r['orders']}"
+        + (f" {FINAL_DAY_MARK}" if r.get("revised_final_day") else "")
         for r in revisions
     ]
     lines.append("As-of history: revenue_daily_history / finance_revenue_daily.")
@@ -76,6 +93,7 @@ def notify_revisions(
         asset_key=AssetKey("revenue_daily"),
         metadata={
             "revised_days": len(revisions),
+            "revised_final_days": sum(bool(r["revised_final_day"]) for r in revisions),
             "notification": delivery.detail,
             "revisions": markdown_table(revisions, limit=20),
             "net_revenue_delta": MetadataValue.float(

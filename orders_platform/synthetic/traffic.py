@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
+from orders_platform.ingestion.landing_files import write_complete_file
+
 OFFSETS = [
     timezone(timedelta(hours=h, minutes=m))
     for h, m in ((0, 0), (2, 0), (-5, 0), (5, 30), (-8, 0), (9, 0))
@@ -168,9 +170,4 @@ def batch_file_name(lands_at: datetime) -> str:
 
 def write_batch(directory: Path, name: str, lines: list[str]) -> Path:
     """Write a complete landing file the way producers must: to `*.tmp`, then rename."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / name
-    partial = target.with_suffix(target.suffix + ".tmp")
-    partial.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    partial.rename(target)
-    return target
+    return write_complete_file(directory / name, lines)

@@ -87,7 +87,12 @@ def _build(
 ) -> Iterator[Any]:
     """Run `dbt build` for the run's window (none when unpartitioned), then publish it."""
     window = DateWindow.from_partition_keys(list(partition_keys)) if partition_keys else None
-    args = dbt_build_args(window, target=settings.dbt_target(), full_refresh=config.full_refresh)
+    args = dbt_build_args(
+        window,
+        target=settings.dbt_target(),
+        full_refresh=config.full_refresh,
+        settings_vars=settings.dbt_var_settings(),
+    )
     env = dbt_run_env(window, run_id=context.run.run_id)
     invocation = dbt.build(args, env=env, context=context)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again

@@ -10,12 +10,16 @@ the whole project when `--vars` change between invocations, which they would on 
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 PRODUCTION_TARGET = "prod"
 # dbt reads these in run_setting() and records them, prefix stripped, in its artifacts.
 DBT_CUSTOM_ENV_PREFIX = "DBT_ENV_CUSTOM_ENV_"
+# The dbt vars a run passes through the environment instead (see `dbt_run_env`).
+RUN_SETTING_VARS = frozenset({"orders_window_start", "orders_window_end", "orders_run_id"})
 
 
 class FullRefreshRefusedError(RuntimeError):
@@ -48,20 +52,32 @@ class DateWindow:
 
 
 def dbt_build_args(
-    window: DateWindow | None, *, target: str, full_refresh: bool = False
+    window: DateWindow | None,
+    *,
+    target: str,
+    full_refresh: bool = False,
+    settings_vars: Mapping[str, float | int | str] | None = None,
 ) -> list[str]:
     """Arguments for the `dbt build` that materializes `window` (None: no partition window).
 
     The window itself travels in the environment (`dbt_run_env`); the arguments are the same
     for every run, which is what lets dbt reuse its parse of the project. Unit tests are
     left out: they check the SQL, not the data, and run in `make test`.
+    `settings_vars` override dbt_project.yml vars (lateness targets, finance as-of); they
+    change only when someone changes a setting, so they may be `--vars`. They may not name a
+    per-run setting: a var would win over the run's own window or id (`run_setting`).
     """
     if full_refresh and target == PRODUCTION_TARGET:
         raise FullRefreshRefusedError(
             "Refusing --full-refresh on target 'prod': production tables are never rebuilt. "
             "Launch a partition backfill over the affected days instead."
         )
+    reserved = sorted(set(settings_vars or {}) & RUN_SETTING_VARS)
+    if reserved:
+        raise ValueError(f"settings may not set per-run dbt vars: {reserved}")
     args = ["build", "--exclude", "test_type:unit"]
+    if settings_vars:
+        args += ["--vars", json.dumps(dict(settings_vars), sort_keys=True)]
     if full_refresh:
         args.append("--full-refresh")
     return args

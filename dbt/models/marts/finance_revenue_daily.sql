@@ -2,7 +2,8 @@
 
 -- The finance dashboard's daily revenue, as known at `finance_as_of` (a UTC timestamp var;
 -- unset = now): the totals each day had at that moment, what was first reported, and how
--- much it has been revised since, so a revised figure is never a silent surprise.
+-- much it has been revised since, so a revised figure is never a silent surprise. Each day
+-- is `provisional` or `final` at that moment, by the policy in revenue_daily_history.
 
 {%- set as_of = var('finance_as_of', none) %}
 {%- if as_of is not none and not modules.re.fullmatch('[0-9 :T.-]+', as_of | string) %}
@@ -57,8 +58,13 @@ final as (
         first_reported.first_reported_net_revenue,
         known.net_revenue - first_reported.first_reported_net_revenue as revised_since_first_report,
         known.valid_from as known_since,
-        not known.is_first_version as is_revised
+        not known.is_first_version as is_revised,
+        case
+            when known.final_from <= as_of.known_at then 'final' else 'provisional'
+        end as finality_status,
+        known.final_from
     from known
+    cross join as_of
     left join first_reported on known.order_date = first_reported.order_date
 
 )

@@ -8,6 +8,16 @@
 -- row per later revision with the previous and new totals, the delta, the run that revised
 -- it and the arrival batches (ingestion runs) whose events caused it. A re-merge that
 -- leaves a day's totals unchanged adds nothing. Append-only: history is never rewritten.
+-- Finality: each version records when its day is expected to have settled (`settles_at`,
+-- the end of the day plus the lookback the arrival data recommended at the time), and a
+-- revision of a day that was already final by the policy (settled, and its previous version
+-- unrevised for `finality_quiet_hours`) is flagged `revised_final_day`.
+
+{%- set quiet_hours = number_var('finality_quiet_hours', 0, 87600) | int %}
+{%- set remerge_days = number_var('orders_remerge_window_days', 1, 3660) | int %}
+{%- set knows_settling = is_incremental() and 'settles_at' in (
+    adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
+) %}
 
 with revenue as (
 
@@ -18,6 +28,15 @@ with revenue as (
             from {{ this }}
         )
     {% endif %}
+
+),
+
+settle_lookback as (
+
+    -- the recommended lookback, or the re-merge window before there is a recommendation
+    select
+        coalesce(max(recommended_lookback_days), {{ remerge_days }}) as lookback_days
+    from {{ ref('order_lookback_recommendation') }}
 
 ),
 
@@ -66,6 +85,11 @@ compared as (
             latest_known.net_revenue as previous_net_revenue,
             latest_known.cancelled_orders as previous_cancelled_orders,
             latest_known.refunded_amount as previous_refunded_amount,
+            {% if knows_settling %}
+                latest_known.settles_at as previous_settles_at,
+            {% else %}
+                cast(null as {{ dbt.type_timestamp() }}) as previous_settles_at,
+            {% endif %}
         {% else %}
             cast(null as {{ dbt.type_timestamp() }}) as previous_revised_at,
             cast(null as {{ dbt.type_timestamp() }}) as previous_arrived_through,
@@ -73,13 +97,19 @@ compared as (
             cast(null as decimal(18, 2)) as previous_net_revenue,
             cast(null as {{ dbt.type_bigint() }}) as previous_cancelled_orders,
             cast(null as decimal(18, 2)) as previous_refunded_amount,
+            cast(null as {{ dbt.type_timestamp() }}) as previous_settles_at,
         {% endif %}
         revenue.orders,
         revenue.net_revenue,
         revenue.cancelled_orders,
         revenue.refunded_amount,
-        day_arrivals.arrived_through
+        day_arrivals.arrived_through,
+        cast(
+            {{ dbt.dateadd('day', 'settle_lookback.lookback_days + 1', 'revenue.order_date') }}
+            as {{ dbt.type_timestamp() }}
+        ) as settles_at
     from revenue
+    cross join settle_lookback
     left join day_arrivals on revenue.order_date = day_arrivals.order_date
     {% if is_incremental() %}
         left join latest_known on revenue.order_date = latest_known.order_date
@@ -144,6 +174,15 @@ final as (
         changed.previous_refunded_amount,
         changed.refunded_amount,
         changed.arrived_through,
+        changed.settles_at,
+        -- the previous version had settled and stood unrevised for the quiet period
+        coalesce(
+            changed.previous_revised_at is not null
+            and changed.revised_at >= changed.previous_settles_at
+            and changed.revised_at
+            >= {{ dbt.dateadd('hour', quiet_hours, 'changed.previous_revised_at') }},
+            false
+        ) as revised_final_day,
         {{ merging_run() }} as revised_by_run,
         arrivals.arrival_load_ids
     from changed

@@ -1,0 +1,102 @@
+{#-
+    Arrival lateness, portable across engines. Engine-specific SQL lives only here.
+
+    Two clocks measure lateness:
+    - the arrival delay, `arrived_at - event_time`: how long the SDK held an event;
+    - the arrival age, `arrived_at - end of the order date`: how long after its day an event
+      landed, which is what a re-merge window over order dates must reach.
+    An event's arrival is `coalesce(event_ingested_at, event_time)`: legacy rows without an
+    arrival stamp count as on time, as everywhere else.
+-#}
+
+{#- The exact continuous percentile (linear interpolation) of `expression`. -#}
+{% macro percentile_cont(expression, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'orders_platform')(expression, fraction)) }}
+{%- endmacro %}
+
+{% macro default__percentile_cont(expression, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__percentile_cont(expression, fraction) -%}
+    quantile_cont({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+{#- Spark's `percentile` is exact and interpolates like `quantile_cont`; `percentile_approx`
+    would not match the other engines. -#}
+{% macro spark__percentile_cont(expression, fraction) -%}
+    percentile({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+
+{#- When an event counts as arrived: its stamp, or its business time for legacy rows. -#}
+{% macro arrived_at(ingested_at, event_time) -%}
+    coalesce({{ ingested_at }}, {{ event_time }})
+{%- endmacro %}
+
+
+{#- Seconds from the end of `order_date` (a date) to `at` (a naive UTC timestamp). -#}
+{% macro seconds_after_day_end(order_date, at) -%}
+    {{ dbt.datediff(
+        "cast(" ~ dbt.dateadd('day', 1, order_date) ~ " as " ~ dbt.type_timestamp() ~ ")",
+        at,
+        'second'
+    ) }}
+{%- endmacro %}
+
+
+{#- Whole days after its day an event arrived, rounded up: 0 = before the day ended, 1 =
+    within the first 24 h after it, and so on. "Known k days after the day" = age <= k. -#}
+{% macro arrival_age_days(seconds_after_day_end) -%}
+    case
+        when {{ seconds_after_day_end }} <= 0 then 0
+        else cast(ceil({{ seconds_after_day_end }} / 86400.0) as {{ dbt.type_bigint() }})
+    end
+{%- endmacro %}
+
+
+{#- Net revenue of one order snapshot: its amount unless cancelled or refunded. -#}
+{% macro net_amount(status, amount) -%}
+    case when {{ status }} not in ('cancelled', 'refunded') then {{ amount }} else 0 end
+{%- endmacro %}
+
+
+{#- A validated numeric var (a setting): raises unless it is a number within [low, high]. -#}
+{% macro number_var(name, low, high) -%}
+    {%- set value = var(name) -%}
+    {%- if not modules.re.fullmatch('[0-9]+(\\.[0-9]+)?', value | string)
+        or (value | float) < low or (value | float) > high -%}
+        {{ exceptions.raise_compiler_error(
+            name ~ " must be a number in [" ~ low ~ ", " ~ high ~ "], got " ~ (value | string | tojson)) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+
+{#-
+    Each day's net revenue as it was known `arrival_age_days` after the day: the latest
+    snapshot (by business time, ties by event_id, as in fct_orders) of every order among
+    the snapshots that had arrived by then, summed by that snapshot's order date.
+    `arrivals` holds order_arrivals rows of whole orders; `ages` a column `arrival_age_days`.
+-#}
+{% macro known_net_revenue_by_age(arrivals, ages) -%}
+    select
+        known_states.arrival_age_days,
+        known_states.snapshot_date as order_date,
+        sum({{ net_amount('known_states.status', 'known_states.amount') }}) as net_revenue
+    from (
+        select
+            ages.arrival_age_days,
+            arrivals.snapshot_date,
+            arrivals.status,
+            arrivals.amount,
+            row_number() over (
+                partition by ages.arrival_age_days, arrivals.order_id
+                order by arrivals.event_time desc, arrivals.event_id desc
+            ) as snapshot_rank
+        from {{ arrivals }} as arrivals
+        inner join {{ ages }} as ages on arrivals.arrival_age_days <= ages.arrival_age_days
+    ) as known_states
+    where known_states.snapshot_rank = 1
+    group by known_states.arrival_age_days, known_states.snapshot_date
+{%- endmacro %}

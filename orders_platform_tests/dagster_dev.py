@@ -1,0 +1,188 @@
+"""A real `dagster dev` (webserver + daemon + code server) for end-to-end tests.
+
+Each test gets its own DAGSTER_HOME with the project's dagster.yaml and the writer pool's
+limit set the way `make dev` sets it, a free 127.0.0.1 port, and a server that is always
+stopped with every process it started. The helpers talk to it the way an operator's UI does:
+over GraphQL.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
+
+from orders_platform.resources.warehouse import WRITER_POOL
+from orders_platform.settings import REPO_ROOT
+
+T = TypeVar("T")
+
+BIN_DIR = Path(sys.executable).parent
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on InvalidStepError { invalidStepKey }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+BACKFILL_STATUS = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { status runs(limit: 100) { runId status } }
+  }
+}
+"""
+SENSOR = {
+    "repositoryLocationName": "orders_platform.definitions",
+    "repositoryName": "__repository__",
+    "sensorName": "late_data_remerge_sensor",
+}
+SENSOR_QUERY = """
+query Sensor($sensor: SensorSelector!) {
+  sensorOrError(sensorSelector: $sensor) {
+    ... on Sensor { sensorState { id status ticks(limit: 1) { status } } }
+  }
+}
+"""
+STOP_SENSOR = """
+mutation Stop($id: String!) {
+  stopSensor(id: $id) { ... on StopSensorMutationResult { instigationState { status } } }
+}
+"""
+FAILED_RUNS = """
+query { runsOrError(filter: {statuses: [FAILURE]}) { ... on Runs { results { runId } } } }
+"""
+REEXECUTE_RUN = """
+mutation Reexecute($params: ReexecutionParams!) {
+  launchRunReexecution(reexecutionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: float = 1.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def prepare_home(home: Path) -> None:
+    """A Dagster home with the project's dagster.yaml and the writer pool limited to 1.
+
+    The Dagster environment (DAGSTER_HOME, the warehouse paths) must already be set.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    subprocess.run(
+        [str(BIN_DIR / "dagster"), "instance", "concurrency", "set", WRITER_POOL, "1"],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        check=True,
+        capture_output=True,
+    )
+
+
+@contextmanager
+def dagster_dev(log_path: Path, env: dict[str, str] | None = None) -> Iterator[int]:
+    """Run `dagster dev` on a free loopback port until the block ends; yields the port.
+
+    The environment is the current one plus `env`. The server runs in its own session, so
+    stopping it (SIGTERM, then SIGKILL after a minute) reaches every process it started.
+    """
+    port = free_port()
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [
+                str(BIN_DIR / "dagster"),
+                "dev",
+                "-m",
+                "orders_platform.definitions",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=REPO_ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for("the webserver", lambda: graphql(port, "{ version }"), timeout=180)
+            yield port
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                server.wait(timeout=60)
+            # and any process of its session that outlived `dagster dev` itself
+            with suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def remerge_sensor(port: int) -> dict:
+    """The state of `late_data_remerge_sensor`: its id, status and latest tick."""
+    return graphql(port, SENSOR_QUERY, {"sensor": SENSOR})["sensorOrError"]["sensorState"]
+
+
+def launch_backfill(port: int, assets: list[str], partition_keys: list[str]) -> str:
+    """Launch a partition backfill of `assets` as the UI's *Launch backfill* does."""
+    params: dict[str, Any] = {
+        "assetSelection": [{"path": [asset]} for asset in assets],
+        "partitionNames": partition_keys,
+    }
+    result = graphql(port, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    return result["backfillId"]
+
+
+def backfill_status(port: int, backfill_id: str) -> dict[str, Any]:
+    """The backfill's status and its runs (run id and status each)."""
+    return graphql(port, BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+
+
+def reexecute_from_failure(port: int, run_id: str) -> str:
+    """Re-execute a failed run from its failure, as the run page's button does."""
+    params = {"parentRunId": run_id, "strategy": "FROM_FAILURE"}
+    result = graphql(port, REEXECUTE_RUN, {"params": params})["launchRunReexecution"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
