@@ -20,6 +20,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from orders_platform.resources.warehouse import WRITER_POOL
 from orders_platform.settings import REPO_ROOT
 
@@ -105,19 +107,29 @@ def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: fl
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def prepare_home(home: Path) -> None:
-    """A Dagster home with the project's dagster.yaml and the writer pool limited to 1.
+def isolated_dagster_home(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point this test's environment at its own warehouse, landing zone and Dagster home.
 
-    The Dagster environment (DAGSTER_HOME, the warehouse paths) must already be set.
+    The home gets the project's dagster.yaml and the writer pool limited to 1, as `make dev`
+    sets it. Returns the home; every process started afterwards inherits the environment.
     """
+    home = root / "dagster_home"
+    for name, value in {
+        "ORDERS_WAREHOUSE": str(root / "warehouse.duckdb"),
+        "ORDERS_LANDING_DIR": str(root / "landing"),
+        "ORDERS_DBT_TARGET": "dev",
+        "DAGSTER_HOME": str(home),
+        "DO_NOT_TRACK": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     subprocess.run(
         [str(BIN_DIR / "dagster"), "instance", "concurrency", "set", WRITER_POOL, "1"],
-        env={**os.environ, "DAGSTER_HOME": str(home)},
         check=True,
         capture_output=True,
     )
+    return home
 
 
 @contextmanager

@@ -92,17 +92,24 @@ class Platform:
     def checksum(self, table: str) -> str:
         """A content hash of `table`, independent of row order and audit columns."""
         with self.connect() as conn:
-            columns = [
-                name
-                for (name,) in conn.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_name = ? order by ordinal_position",
-                    [table],
-                ).fetchall()
-                if name not in AUDIT_COLUMNS
-            ]
-            rows = conn.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
+            rows = table_rows(conn, table)
         return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def table_rows(
+    conn: duckdb.DuckDBPyConnection, table: str, leave_out: tuple[str, ...] = AUDIT_COLUMNS
+) -> list[tuple[Any, ...]]:
+    """All rows of `table` except the `leave_out` columns, sorted."""
+    columns = [
+        name
+        for (name,) in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_name = ? order by ordinal_position",
+            [table],
+        ).fetchall()
+        if name not in leave_out
+    ]
+    return conn.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from orders_platform.resources.warehouse import connect_warehouse
-from orders_platform_tests.harness import AUDIT_COLUMNS
+from orders_platform_tests.harness import AUDIT_COLUMNS, table_rows
 
 MARTS = ("fct_orders", "revenue_daily")
 
@@ -18,16 +18,7 @@ def table_contents(
 ) -> list[tuple[Any, ...]]:
     """All rows of `table` except the `leave_out` columns, sorted, read-only."""
     with connect_warehouse(warehouse, read_only=True) as conn:
-        columns = [
-            name
-            for (name,) in conn.execute(
-                "select column_name from information_schema.columns "
-                "where table_name = ? order by ordinal_position",
-                [table],
-            ).fetchall()
-            if name not in leave_out
-        ]
-        return conn.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
+        return table_rows(conn, table, leave_out)
 
 
 def marts_contents(

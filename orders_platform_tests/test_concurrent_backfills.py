@@ -24,8 +24,8 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from orders_platform_tests.dagster_dev import (
     backfill_status,
     dagster_dev,
+    isolated_dagster_home,
     launch_backfill,
-    prepare_home,
     wait_for,
 )
 from orders_platform_tests.dbt_log import DbtDebugLog
@@ -136,16 +136,7 @@ def lock_errors(instance: DagsterInstance, run_id: str) -> list[str]:
 def test_overlapping_backfills_at_the_same_moment_run_one_at_a_time_and_equal_one_clean_run(
     tmp_path, monkeypatch
 ):
-    home = tmp_path / "dagster_home"
-    for name, value in {
-        "ORDERS_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-        "ORDERS_LANDING_DIR": str(tmp_path / "landing"),
-        "ORDERS_DBT_TARGET": "dev",
-        "DAGSTER_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    prepare_home(home)
+    home = isolated_dagster_home(tmp_path, monkeypatch)
     with DagsterInstance.from_config(str(home)) as instance:
         platform = Platform(root=tmp_path, instance=instance)
         build_history(platform)

@@ -44,8 +44,8 @@ from orders_platform_tests.dagster_dev import (
     backfill_status,
     dagster_dev,
     graphql,
+    isolated_dagster_home,
     launch_backfill,
-    prepare_home,
     reexecute_from_failure,
     wait_for,
 )
@@ -196,16 +196,7 @@ def merged_at_in_window(warehouse: Path) -> dict[str, set[Any]]:
 def test_a_re_merge_killed_mid_run_leaves_each_table_whole_and_a_retry_converges(
     tmp_path, monkeypatch
 ):
-    home = tmp_path / "dagster_home"
-    for name, value in {
-        "ORDERS_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-        "ORDERS_LANDING_DIR": str(tmp_path / "landing"),
-        "ORDERS_DBT_TARGET": "dev",
-        "DAGSTER_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    prepare_home(home)
+    home = isolated_dagster_home(tmp_path, monkeypatch)
     # only the runs this test launches: no automatic re-merge of the late days
     for sensor in ("late_data_remerge_sensor", "landing_file_sensor"):
         subprocess.run(

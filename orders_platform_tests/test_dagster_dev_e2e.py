@@ -4,26 +4,21 @@ Starts its own `dagster dev` on a free 127.0.0.1 port with its own DAGSTER_HOME 
 project's dagster.yaml, and stops every process it started.
 """
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
 
+from orders_platform.ingestion.landing_files import write_complete_file
 from orders_platform.resources.warehouse import connect_warehouse
-from orders_platform.settings import REPO_ROOT
 from orders_platform_tests.dagster_dev import (
     FAILED_RUNS,
     SENSOR,
     STOP_SENSOR,
-    free_port,
+    dagster_dev,
     graphql,
+    isolated_dagster_home,
     remerge_sensor,
     wait_for,
 )
@@ -66,17 +61,7 @@ def day_stale_everywhere(statuses: dict[str, dict[str, str]]) -> dict | None:
 def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_message(
     tmp_path, monkeypatch
 ):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {
-        "ORDERS_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-        "ORDERS_LANDING_DIR": str(tmp_path / "landing"),
-        "DAGSTER_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    home = isolated_dagster_home(tmp_path, monkeypatch)
 
     # the history, merged before the server starts (same instance the server will use)
     with DagsterInstance.from_config(str(home)) as instance:
@@ -89,92 +74,57 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             "from fct_orders where order_id = 'o-0302-1'",
             [DAY],
         )
-    bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bin_dir / "dagster"), "instance", "concurrency", "set", "duckdb_writer", "1"],
-        env={**os.environ},
-        check=True,
-        capture_output=True,
-    )
-
-    port = free_port()
-    log = (tmp_path / "dagster-dev.log").open("w")
-    with Receiver() as receiver:
-        server = subprocess.Popen(
-            [
-                str(bin_dir / "dagster"),
-                "dev",
-                "-m",
-                "orders_platform.definitions",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            cwd=REPO_ROOT,
-            env={**os.environ, "ORDERS_SLACK_WEBHOOK_URL": receiver.url},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    with (
+        Receiver() as receiver,
+        dagster_dev(
+            tmp_path / "dagster-dev.log", env={"ORDERS_SLACK_WEBHOOK_URL": receiver.url}
+        ) as port,
+    ):
+        # the automation sensor's first tick only records a baseline
+        wait_for(
+            "the automation sensor's first tick",
+            lambda: remerge_sensor(port)["ticks"],
+            timeout=180,
         )
-        try:
-            wait_for("the webserver", lambda: graphql(port, "{ version }"), timeout=180)
-            # the automation sensor's first tick only records a baseline
-            wait_for(
-                "the automation sensor's first tick",
-                lambda: remerge_sensor(port)["ticks"],
-                timeout=180,
-            )
-            # Mark-only first (what a team that reviews before re-merging does): with the
-            # sensor stopped nothing can heal the day, so STALE is observed, not raced.
-            stopped = graphql(port, STOP_SENSOR, {"id": remerge_sensor(port)["id"]})
-            assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED", stopped
-            landed_at = time.monotonic()
-            late = event_line(
-                "late-e2e-1",
-                "o-0302-1",
-                "c-late",
-                "refunded",
-                f'"{amount}"',
-                "2026-03-02T09:00:00Z",
-                datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-            (tmp_path / "landing" / "late-e2e.jsonl.tmp").write_text(late + "\n")
-            (tmp_path / "landing" / "late-e2e.jsonl.tmp").rename(
-                tmp_path / "landing" / "late-e2e.jsonl"
-            )
+        # Mark-only first (what a team that reviews before re-merging does): with the
+        # sensor stopped nothing can heal the day, so STALE is observed, not raced.
+        stopped = graphql(port, STOP_SENSOR, {"id": remerge_sensor(port)["id"]})
+        assert stopped["stopSensor"]["instigationState"]["status"] == "STOPPED", stopped
+        landed_at = time.monotonic()
+        late = event_line(
+            "late-e2e-1",
+            "o-0302-1",
+            "c-late",
+            "refunded",
+            f'"{amount}"',
+            "2026-03-02T09:00:00Z",
+            datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        write_complete_file(tmp_path / "landing" / "late-e2e.jsonl", [late])
 
-            stale = wait_for(
-                f"{DAY} to read STALE",
-                lambda: day_stale_everywhere(stale_statuses(port)),
-                timeout=240,
-            )
-            for asset in ("fct_orders", "revenue_daily"):
-                assert [stale[asset][n] for n in NEIGHBOURS] == ["FRESH", "FRESH"], stale
+        stale = wait_for(
+            f"{DAY} to read STALE",
+            lambda: day_stale_everywhere(stale_statuses(port)),
+            timeout=240,
+        )
+        for asset in ("fct_orders", "revenue_daily"):
+            assert [stale[asset][n] for n in NEIGHBOURS] == ["FRESH", "FRESH"], stale
 
-            # turning the sensor back on re-merges what went stale while it was off
-            started = graphql(port, START_SENSOR, {"sensor": SENSOR})
-            assert started["startSensor"]["sensorState"]["status"] == "RUNNING", started
-            wait_for(
-                f"{DAY} to be re-merged and FRESH",
-                lambda: all(s[DAY] == "FRESH" for s in stale_statuses(port).values()),
-                timeout=420,
-                interval=2,
-            )
-            healed_after = time.monotonic() - landed_at
-            wait_for("the revision notice", lambda: receiver.messages, timeout=60)
-            # healed without a detour: no run was launched before its inputs were ready
-            assert graphql(port, FAILED_RUNS)["runsOrError"]["results"] == []
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
-            log.close()
+        # turning the sensor back on re-merges what went stale while it was off
+        started = graphql(port, START_SENSOR, {"sensor": SENSOR})
+        assert started["startSensor"]["sensorState"]["status"] == "RUNNING", started
+        wait_for(
+            f"{DAY} to be re-merged and FRESH",
+            lambda: all(s[DAY] == "FRESH" for s in stale_statuses(port).values()),
+            timeout=420,
+            interval=2,
+        )
+        healed_after = time.monotonic() - landed_at
+        wait_for("the revision notice", lambda: receiver.messages, timeout=60)
+        # healed without a detour: no run was launched before its inputs were ready
+        assert graphql(port, FAILED_RUNS)["runsOrError"]["results"] == []
 
-    with connect_warehouse(Path(env["ORDERS_WAREHOUSE"]), read_only=True) as conn:
+    with connect_warehouse(tmp_path / "warehouse.duckdb", read_only=True) as conn:
         revisions = conn.execute(
             "select net_revenue_delta, net_revenue from revenue_daily_revisions "
             "where order_date = ? and not is_first_version",

@@ -55,12 +55,6 @@
 {%- endmacro %}
 
 
-{#- Net revenue of one order snapshot: its amount unless cancelled or refunded. -#}
-{% macro net_amount(status, amount) -%}
-    case when {{ status }} not in ('cancelled', 'refunded') then {{ amount }} else 0 end
-{%- endmacro %}
-
-
 {#- A validated numeric var (a setting): raises unless it is a number within [low, high]. -#}
 {% macro number_var(name, low, high) -%}
     {%- set value = var(name) -%}
@@ -75,7 +69,7 @@
 
 {#-
     Each day's net revenue as it was known `arrival_age_days` after the day: the latest
-    snapshot (by business time, ties by event_id, as in fct_orders) of every order among
+    snapshot (`latest_snapshot_first`, as in fct_orders) of every order among
     the snapshots that had arrived by then, summed by that snapshot's order date.
     `arrivals` holds order_arrivals rows of whole orders; `ages` a column `arrival_age_days`.
 -#}
@@ -92,11 +86,31 @@
             arrivals.amount,
             row_number() over (
                 partition by ages.arrival_age_days, arrivals.order_id
-                order by arrivals.event_time desc, arrivals.event_id desc
+                order by {{ latest_snapshot_first('arrivals') }}
             ) as snapshot_rank
         from {{ arrivals }} as arrivals
         inner join {{ ages }} as ages on arrivals.arrival_age_days <= ages.arrival_age_days
     ) as known_states
     where known_states.snapshot_rank = 1
     group by known_states.arrival_age_days, known_states.snapshot_date
+{%- endmacro %}
+
+
+{#-
+    Every snapshot of every order that touches the days in relation `days` (column
+    `order_date`): a snapshot dated on one of them, or the order currently dated on one in
+    `orders` (fct_orders). Whole orders, because a day's figure "as known at age k" depends
+    on each order's latest snapshot, wherever that snapshot is dated.
+-#}
+{% macro snapshots_of_orders_on(arrivals, orders, days) -%}
+    select * from {{ arrivals }}
+    where order_id in (
+        select order_id from {{ arrivals }}
+        where snapshot_date in (select {{ days }}.order_date from {{ days }})
+
+        union
+
+        select order_id from {{ orders }}
+        where order_date in (select {{ days }}.order_date from {{ days }})
+    )
 {%- endmacro %}

@@ -38,7 +38,7 @@ from orders_platform_tests.dagster_dev import (
     STOP_SENSOR,
     dagster_dev,
     graphql,
-    prepare_home,
+    isolated_dagster_home,
     remerge_sensor,
     wait_for,
 )
@@ -134,16 +134,7 @@ def test_operator_sees_assets_launches_the_14_day_remerge_and_reads_per_day_chec
     tmp_path, monkeypatch
 ):
     started = time.monotonic()
-    home = tmp_path / "dagster_home"
-    for name, value in {
-        "ORDERS_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-        "ORDERS_LANDING_DIR": str(tmp_path / "landing"),
-        "ORDERS_DBT_TARGET": "dev",
-        "DAGSTER_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    prepare_home(home)
+    home = isolated_dagster_home(tmp_path, monkeypatch)
 
     # landed and staged before the server starts, in the instance the server will use
     with DagsterInstance.from_config(str(home)) as instance:

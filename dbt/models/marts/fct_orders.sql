@@ -63,11 +63,9 @@ ranked as (
 
     select
         *,
-        -- latest business time wins; an exact tie goes to the greatest event_id, so the
-        -- result never depends on arrival order
         row_number() over (
             partition by order_id
-            order by event_time desc, event_id desc
+            order by {{ latest_snapshot_first() }}
         ) as snapshot_rank,
         count(*) over (partition by order_id) as snapshot_count
     from candidate_snapshots

@@ -26,13 +26,7 @@ arrivals as (
 final as (
 
     select
-        event_id,
-        order_id,
-        status,
-        amount,
-        event_time,
-        snapshot_date,
-        arrived_at,
+        *,
         {{ dbt.datediff('event_time', 'arrived_at', 'second') }} as arrival_delay_seconds,
         {{ seconds_after_day_end('snapshot_date', 'arrived_at') }} as seconds_after_day_end,
         {{ arrival_age_days(seconds_after_day_end('snapshot_date', 'arrived_at')) }}

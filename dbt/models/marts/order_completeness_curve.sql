@@ -50,22 +50,9 @@ window_days as (
 
 ),
 
-window_orders as (
-
-    select order_id from arrivals
-    where snapshot_date in (select window_days.order_date from window_days)
-
-    union
-
-    select order_id from orders
-    where order_date in (select window_days.order_date from window_days)
-
-),
-
 order_snapshots as (
 
-    select * from arrivals
-    where order_id in (select window_orders.order_id from window_orders)
+    {{ snapshots_of_orders_on('arrivals', 'orders', 'window_days') }}
 
 ),
 

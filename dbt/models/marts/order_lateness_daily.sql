@@ -52,23 +52,9 @@ days as (
 
 ),
 
-day_orders as (
-
-    -- whole orders: any snapshot dated on these days, or currently dated on them
-    select order_id from arrivals
-    where snapshot_date in (select days.order_date from days)
-
-    union
-
-    select order_id from orders
-    where order_date in (select days.order_date from days)
-
-),
-
 order_snapshots as (
 
-    select * from arrivals
-    where order_id in (select day_orders.order_id from day_orders)
+    {{ snapshots_of_orders_on('arrivals', 'orders', 'days') }}
 
 ),
 

@@ -68,8 +68,7 @@ daily as (
     select
         order_date,
         count(*) as orders,
-        sum(case when status not in ('cancelled', 'refunded') then amount else 0 end)
-            as net_revenue,
+        sum({{ net_amount('status', 'amount') }}) as net_revenue,
         sum(case when status = 'cancelled' then 1 else 0 end) as cancelled_orders,
         sum(case when status = 'refunded' then amount else 0 end) as refunded_amount
     from orders
