@@ -17,15 +17,14 @@
 
 with landed as (
 
-    select distinct order_id, event_id, status, amount, order_placed_at, event_time
-    from {{ source('landing', 'orders_landing') }}
+    select * from {{ source('landing', 'orders_landing') }}
 
 ),
 
 checked_days as (
 
     {% if window %}
-        select distinct cast(order_placed_at as date) as order_date from landed
+        select cast(order_placed_at as date) as order_date from landed
         where {{ timestamp_in_window('order_placed_at', window) }}
 
         union
@@ -44,9 +43,12 @@ checked_days as (
 
 ),
 
+-- narrowed to the checked days' orders before de-duplicating, so the cost follows the days
+-- checked, not the history kept
 candidate_snapshots as (
 
-    select * from landed
+    select distinct order_id, event_id, status, amount, order_placed_at, event_time
+    from landed
     where order_id in (
         select order_id from landed
         where cast(order_placed_at as date) in (select order_date from checked_days)
