@@ -72,27 +72,56 @@
     snapshot (`latest_snapshot_first`, as in fct_orders) of every order among
     the snapshots that had arrived by then, summed by that snapshot's order date.
     `arrivals` holds order_arrivals rows of whole orders; `ages` a column `arrival_age_days`.
+
+    A snapshot is its order's known state from its own arrival age until the first arrival
+    of a snapshot that ranks above it (never, if that one arrived no later). So each snapshot adds its net amount to its day at
+    the first age and takes it away at the second, and a day's figure at age k is the sum
+    of the changes up to k: one window over the snapshots, instead of ranking every
+    snapshot once per age (snapshots x ages rows, the cost of the whole curve).
+    Days without any change up to an age have no row (read them as 0).
 -#}
 {% macro known_net_revenue_by_age(arrivals, ages) -%}
+    {%- set known_spans -%}
+        select
+            snapshot_date,
+            arrival_age_days as known_from_age,
+            min(arrival_age_days) over (
+                partition by order_id
+                order by {{ latest_snapshot_first() }}
+                rows between unbounded preceding and 1 preceding
+            ) as superseded_at_age,
+            {{ net_amount('status', 'amount') }} as net_amount
+        from {{ arrivals }}
+    {%- endset -%}
+    {#- a snapshot overtaken by one that arrived no later was never the known state -#}
+    {%- set known_at_some_age -%}
+        (spans.superseded_at_age is null or spans.superseded_at_age > spans.known_from_age)
+    {%- endset -%}
     select
-        known_states.arrival_age_days,
-        known_states.snapshot_date as order_date,
-        sum({{ net_amount('known_states.status', 'known_states.amount') }}) as net_revenue
+        ages.arrival_age_days,
+        changes.snapshot_date as order_date,
+        sum(changes.net_revenue_change) as net_revenue
     from (
         select
-            ages.arrival_age_days,
-            arrivals.snapshot_date,
-            arrivals.status,
-            arrivals.amount,
-            row_number() over (
-                partition by ages.arrival_age_days, arrivals.order_id
-                order by {{ latest_snapshot_first('arrivals') }}
-            ) as snapshot_rank
-        from {{ arrivals }} as arrivals
-        inner join {{ ages }} as ages on arrivals.arrival_age_days <= ages.arrival_age_days
-    ) as known_states
-    where known_states.snapshot_rank = 1
-    group by known_states.arrival_age_days, known_states.snapshot_date
+            spans.snapshot_date,
+            spans.known_from_age as arrival_age_days,
+            sum(spans.net_amount) as net_revenue_change
+        from ({{ known_spans }}) as spans
+        where {{ known_at_some_age }}
+        group by spans.snapshot_date, spans.known_from_age
+
+        union all
+
+        select
+            spans.snapshot_date,
+            spans.superseded_at_age as arrival_age_days,
+            -1 * sum(spans.net_amount) as net_revenue_change
+        from ({{ known_spans }}) as spans
+        where spans.superseded_at_age is not null and {{ known_at_some_age }}
+        group by spans.snapshot_date, spans.superseded_at_age
+    ) as changes
+    inner join {{ ages }} as ages on changes.arrival_age_days <= ages.arrival_age_days
+    group by ages.arrival_age_days, changes.snapshot_date
 {%- endmacro %}
 
 

@@ -75,8 +75,12 @@ known as (
 
 window_events as (
 
-    select arrival_age_days from order_snapshots
+    select
+        arrival_age_days,
+        count(*) as events
+    from order_snapshots
     where snapshot_date in (select window_days.order_date from window_days)
+    group by arrival_age_days
 
 ),
 
@@ -84,9 +88,14 @@ events_by_age as (
 
     select
         ages.arrival_age_days,
-        sum(case when window_events.arrival_age_days <= ages.arrival_age_days then 1 else 0 end)
-            as events_known,
-        count(window_events.arrival_age_days) as events
+        sum(
+            case
+                when window_events.arrival_age_days <= ages.arrival_age_days
+                    then window_events.events
+                else 0
+            end
+        ) as events_known,
+        sum(window_events.events) as events
     from ages
     cross join window_events
     group by ages.arrival_age_days
