@@ -26,6 +26,7 @@ from orders_platform_tests.fixtures.late_events import (
     LandingFile,
     both_waves,
     event_line,
+    on_time_wave,
     write_files,
 )
 
@@ -282,3 +283,40 @@ def test_write_files_of_the_fixture_and_of_this_module_agree(tmp_path):
     write_files([first], tmp_path / "a")
     _write(first, tmp_path / "b")
     assert (tmp_path / "a" / first.name).read_bytes() == (tmp_path / "b" / first.name).read_bytes()
+
+
+def test_the_ingestion_asset_lands_on_spark_when_the_engine_says_so(tmp_path, monkeypatch):
+    from dagster import DagsterInstance, materialize
+
+    from orders_platform.ingestion.assets import orders_landing
+    from orders_platform.resources import LandingZoneResource, WarehouseResource
+    from orders_platform.sensors.late_data import published_versions_path
+
+    warehouse = tmp_path / "spark-warehouse"
+    monkeypatch.setenv("ORDERS_ENGINE", "spark")
+    monkeypatch.setenv("ORDERS_SPARK_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("ORDERS_WAREHOUSE", str(tmp_path / "unused.duckdb"))
+    files = on_time_wave()  # three files in one load
+    write_files(files, tmp_path / "landing")
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [orders_landing],
+            instance=instance,
+            resources={
+                "warehouse": WarehouseResource(),
+                "landing": LandingZoneResource(path=str(tmp_path / "landing")),
+            },
+        )
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed
+    metadata = result.asset_materializations_for_node("orders_landing")[0].metadata
+    assert metadata["files_loaded"].value == len(files)
+    assert metadata["rows_loaded"].value == sum(len(f.lines) for f in files)
+    assert not (tmp_path / "unused.duckdb").exists(), "the DuckDB file was opened on Spark"
+    assert published_versions_path() == warehouse / "landing_days.json"
+    assert published_versions_path().exists()
+    with read_warehouse() as conn:
+        assert conn.execute(
+            "select source_file, line_count, loaded_count from orders_landing_files order by 1"
+        ).fetchall() == [(f.name, len(f.lines), len(f.lines)) for f in files]

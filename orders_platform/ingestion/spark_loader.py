@@ -309,7 +309,7 @@ def _load(
         FileLoad(r.source_file, r.line_count, r.loaded_count, r.rejected_count, r.retry_count)
         for r in counts.collect()
     ]
-    return sorted(files), {row.order_date for row in touched.collect()}
+    return sorted(files, key=lambda f: f.source_file), {row.order_date for row in touched.collect()}
 
 
 def load_new_files_spark(
