@@ -265,8 +265,10 @@ def _load(
     names: list[str],
     ingested_at: datetime,
     load_id: str,
-) -> tuple[list[FileLoad], set[date]]:
-    """Stage, classify and write one load; the ledger rows are written last."""
+) -> tuple[list[FileLoad], set[date], Counter[str]]:
+    """Stage, classify and write one load; the ledger rows are written last.
+
+    Returns the file reports, the touched days and the rejected lines by reason."""
     stamp = ingested_at.isoformat(sep=" ")
     _stage(spark, batch, names).createOrReplaceTempView("_incoming_lines")
     spark.createDataFrame(
@@ -309,7 +311,18 @@ def _load(
         FileLoad(r.source_file, r.line_count, r.loaded_count, r.rejected_count, r.retry_count)
         for r in counts.collect()
     ]
-    return sorted(files, key=lambda f: f.source_file), {row.order_date for row in touched.collect()}
+    rejected_by_reason = Counter(
+        {
+            row.reason: row["count"]
+            for row in spark.table("_classified")
+            .where("reason is not null")
+            .groupBy("reason")
+            .count()
+            .collect()
+        }
+    )
+    touched_days = {row.order_date for row in touched.collect()}
+    return sorted(files, key=lambda f: f.source_file), touched_days, rejected_by_reason
 
 
 def load_new_files_spark(
@@ -324,16 +337,13 @@ def load_new_files_spark(
     The signature and the report are those of `loader.load_new_files`, with a Spark session
     in place of the DuckDB connection.
     """
-    from pyspark.sql import functions as F
-
     arrived = (ingested_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     report = LoadReport(load_id=checked_load_id(load_id or uuid.uuid4().hex), ingested_at=arrived)
     report.migrations = ensure_spark_schema(spark)
-    report.migrations += [f"dropped unfinished load {i}" for i in drop_unfinished_loads(spark)]
-    loaded_before = {
-        row.source_file
-        for row in spark.table(qualified(FILES_TABLE)).select("source_file").collect()
-    }
+    ledger = spark.table(qualified(FILES_TABLE)).select("source_file", "load_id").collect()
+    loaded_before = {row.source_file for row in ledger}
+    unfinished = drop_unfinished_loads(spark, {row.load_id for row in ledger})
+    report.migrations += [f"dropped unfinished load {load}" for load in unfinished]
     new_files = []
     for path in pending_files(landing_dir):
         if path.relative_to(landing_dir).as_posix() in loaded_before:
@@ -343,18 +353,10 @@ def load_new_files_spark(
     if not new_files:
         return report
     names = [p.relative_to(landing_dir).as_posix() for p in new_files]
-    report.files, touched = _load(spark, new_files, names, arrived, report.load_id)
-    report.touched_days = sorted(touched)
-    report.rejected_by_reason = Counter(
-        {
-            row.reason: row["count"]
-            for row in spark.table(qualified(REJECTED_TABLE))
-            .where(F.col("load_id") == report.load_id)
-            .groupBy("reason")
-            .count()
-            .collect()
-        }
+    report.files, touched, report.rejected_by_reason = _load(
+        spark, new_files, names, arrived, report.load_id
     )
+    report.touched_days = sorted(touched)
     return report
 
 

@@ -99,12 +99,9 @@ def checked_load_id(load_id: str) -> str:
     return load_id
 
 
-def drop_unfinished_loads(spark: SparkSession) -> list[str]:
-    """Drop the partitions of loads that never wrote their ledger rows; return their ids."""
-    finished = {
-        row.load_id
-        for row in spark.table(qualified(FILES_TABLE)).select("load_id").distinct().collect()
-    }
+def drop_unfinished_loads(spark: SparkSession, finished: set[str]) -> list[str]:
+    """Drop the partitions of loads not among the `finished` ones (those with ledger rows);
+    return the ids of the loads dropped."""
     dropped: set[str] = set()
     for table in (LANDING_TABLE, REJECTED_TABLE):
         for (spec,) in spark.sql(f"show partitions {qualified(table)}").collect():
