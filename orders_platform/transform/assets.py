@@ -108,7 +108,7 @@ def _build(
     invocation = dbt.build(args, env=env, context=context)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again
     dbt.keep_partial_parse(invocation)
-    with warehouse.connect(read_only=True) as conn:
+    with warehouse.read() as conn:
         yield from publish(
             events,
             context=context,
