@@ -58,9 +58,7 @@ def test_the_late_wave_is_re_merged_by_one_backfill_run_day_by_day_to_the_cent(r
     result = remerged.result
     assert result.success
     assert len(dbt_commands(remerged.platform.instance, result.run_id)) == 1
-    materialized = remerged.platform.instance.get_materialized_partitions(
-        AssetKey("revenue_daily")
-    )
+    materialized = remerged.platform.instance.get_materialized_partitions(AssetKey("revenue_daily"))
     assert sorted(materialized) == FOURTEEN_DAYS
     assert_matches_oracle(remerged.platform, both_waves())
 
@@ -93,8 +91,8 @@ def test_retries_and_quarantine_match_the_oracle(remerged):
     assert dict(rows("select reason, count(*) from orders_rejected group by 1")) == (
         expected.rejected
     )
-    assert rows(
-        "select count(*), count(*) filter (where is_retry) from orders_landing"
-    ) == [(expected.loaded_lines, expected.retry_lines)]
+    assert rows("select count(*), count(*) filter (where is_retry) from orders_landing") == [
+        (expected.loaded_lines, expected.retry_lines)
+    ]
     # a retry never reaches the marts: one row per order, each its latest snapshot
     assert rows("select count(*) from fct_orders") == [(len(expected.orders),)]
