@@ -2,8 +2,10 @@
 
 The pip package has no `sbin/start-master.sh`, so the daemons are started with
 `bin/spark-class`, each in its own process group, and every process the test started is
-killed in a `finally` block. Ingestion runs against `spark://127.0.0.1:<port>` and must have
-run its tasks on the worker's executor, not in the driver.
+killed in a `finally` block. The same build as on `local[2]` (the ingestion job, then the
+14-day re-merge as one Dagster run) runs against `spark://127.0.0.1:<port>`, must match the
+oracle, and every Spark application it started must have run tasks on the worker's
+executor, not in the driver.
 """
 
 import json
@@ -20,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from orders_platform.resources.spark import LOOPBACK
-from orders_platform.resources.warehouse import read_warehouse
 from orders_platform_tests.fixtures.late_events import on_time_wave, write_files
+from orders_platform_tests.spark_harness import spark_platform_at
+from orders_platform_tests.test_pipeline import assert_matches_oracle
 
 pytestmark = pytest.mark.spark
 
@@ -111,38 +114,45 @@ def standalone_cluster(work_dir: Path) -> Iterator[tuple[str, str]]:
                 process.wait(timeout=30)
 
 
-def _executor_task_counts(spark) -> dict[str, int]:
-    """Tasks run per executor id (`driver` is the driver), from the app's status store."""
-    executors = spark.sparkContext._jsc.sc().statusStore().executorList(True)
+def _tasks_finished_by_executors(worker_dir: Path) -> dict[str, int]:
+    """Tasks each application's executors finished, from their logs in the worker's dir.
+
+    The worker keeps one directory per application (`<app id>/<executor id>/stderr`), and an
+    executor logs every task it completes ("Finished task ..."); a task the driver ran
+    itself appears in no executor's log.
+    """
     return {
-        executors.apply(i).id(): executors.apply(i).totalTasks() for i in range(executors.size())
+        app_dir.name: sum(
+            stderr.read_text(errors="replace").count("Finished task")
+            for stderr in app_dir.glob("*/stderr")
+        )
+        for app_dir in sorted(worker_dir.iterdir())
+        if app_dir.is_dir()
     }
 
 
-def test_ingestion_runs_its_tasks_on_a_standalone_cluster_executor(tmp_path, monkeypatch):
-    from orders_platform.ingestion.spark_loader import load_new_files_spark
-    from orders_platform.resources.spark import spark_session
-
-    warehouse, landing = tmp_path / "spark-warehouse", tmp_path / "landing"
-    monkeypatch.setenv("ORDERS_ENGINE", "spark")
-    monkeypatch.setenv("ORDERS_SPARK_WAREHOUSE", str(warehouse))
+def test_the_build_runs_its_tasks_on_a_standalone_cluster_executor(tmp_path):
+    """Ingestion, staging and the 14-day re-merge on `spark://127.0.0.1:<port>`."""
     files = on_time_wave()
-    write_files(files, landing)
-    with standalone_cluster(tmp_path) as (master, master_json):
-        monkeypatch.setenv("ORDERS_SPARK_MASTER", master)
-        with spark_session() as spark:
-            assert spark.sparkContext.master == master
-            report = load_new_files_spark(spark, landing, ingested_at=files[-1].arrived_at)
-            tasks = _executor_task_counts(spark)
+    cluster_dir = tmp_path / "cluster"
+    cluster_dir.mkdir()
+    with (
+        standalone_cluster(cluster_dir) as (master, master_json),
+        spark_platform_at(tmp_path / "platform") as platform,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        mp.setenv("ORDERS_SPARK_MASTER", master)
+        write_files(files, platform.landing)
+        ingested = platform.run_job("ingest_orders_job")
+        remerged = platform.remerge("2026-03-01", "2026-03-14")
         apps = _json(master_json)
-    assert {f.source_file for f in report.files} == {f.name for f in files}
-    executor_tasks = {executor: n for executor, n in tasks.items() if executor != "driver"}
-    assert executor_tasks, f"no executor joined the application: {tasks}"
-    assert sum(executor_tasks.values()) > 0, f"no task ran on an executor: {tasks}"
-    assert [app["name"] for app in apps["completedapps"] + apps["activeapps"]] == [
-        "orders_platform"
-    ]
-    with read_warehouse() as conn:
-        assert conn.execute("select count(*) from orders_landing").fetchone()[0] == sum(
-            len(f.lines) for f in files
-        )
+        if ingested.success and remerged.success:
+            assert_matches_oracle(platform, files)
+    assert ingested.success
+    assert remerged.success
+    finished = [app for app in apps["completedapps"] if app["name"] == "orders_platform"]
+    # ingestion's session, dbt's staging build and dbt's re-merge: each its own application
+    assert len(finished) >= 3, apps
+    tasks = _tasks_finished_by_executors(cluster_dir / "worker")
+    assert {app["id"] for app in finished} <= set(tasks), tasks
+    assert all(tasks[app["id"]] > 0 for app in finished), tasks
