@@ -72,7 +72,7 @@ configured_steps as (
         configured.configured_window,
         max(curve.arrival_age_days) as arrival_age_days
     from configured
-    inner join curve on curve.arrival_age_days <= configured.configured_days
+    inner join curve on configured.configured_days >= curve.arrival_age_days
     group by configured.configured_window
 
 ),
@@ -84,7 +84,7 @@ configured_coverage as (
         max(curve.events_known_share) as events_share,
         max(curve.net_revenue_known_share) as net_revenue_share
     from configured_steps
-    inner join curve on curve.arrival_age_days = configured_steps.arrival_age_days
+    inner join curve on configured_steps.arrival_age_days = curve.arrival_age_days
     group by configured_steps.configured_window
 
 ),
