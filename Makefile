@@ -12,7 +12,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install manifest demo test lint e2e dev bench clean
+.PHONY: install manifest demo test lint e2e dev bench clean test-spark
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,19 @@ lint: $(STAMP)
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest
+
+# ORDERS_ENGINE=spark: Java 17+ (scripts/install-java installs Debian's JRE when it can) and
+# the `spark` extra, then the tests with pytest marker `spark` (the late-event fixture and the
+# 14-day backfill on Spark local[2]). Not part of `make test`; CI runs it after.
+SPARK_STAMP := $(VENV)/.installed-spark
+
+$(SPARK_STAMP): $(STAMP)
+	scripts/install-java
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
+test-spark: $(MANIFEST) $(SPARK_STAMP)
+	$(BIN)/python -m pytest -m spark
 
 # The Dagster UI in headless Chromium (Debian's package, installed here when missing);
 # screenshots in e2e-artifacts/. Not part of `make test` (pytest marker `browser`).

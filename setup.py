@@ -25,6 +25,13 @@ setup(
         "pandas==3.1.1",
     ],
     extras_require={
+        # ORDERS_ENGINE=spark: dbt's Spark adapter in session mode and Spark itself (needs
+        # Java 17+: scripts/install-java). Kept out of the default install so the DuckDB
+        # quickstart does not download Spark (~450 MB).
+        "spark": [
+            "dbt-spark[session]==1.11.0",
+            "pyspark==4.3.0",
+        ],
         "dev": [
             "pytest==9.2.0",
             "hypothesis==6.170.15",

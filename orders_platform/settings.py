@@ -21,6 +21,10 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_DBT_TARGET = "dev"
 DEFAULT_REVENUE_DEADLINE_UTC = "02:00"
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+DEFAULT_ENGINE = "duckdb"
+DEFAULT_SPARK_MASTER = "local[2]"
+DEFAULT_SPARK_WAREHOUSE = "data/spark-warehouse"
 
 
 def _share(raw: str) -> float:
@@ -69,6 +73,27 @@ def warehouse_path() -> Path:
 def landing_dir() -> Path:
     """Where producers drop complete JSON Lines files (`ORDERS_LANDING_DIR`)."""
     return resolve_path(os.environ.get("ORDERS_LANDING_DIR") or DEFAULT_LANDING_DIR)
+
+
+def engine() -> str:
+    """The warehouse engine (`ORDERS_ENGINE`: `duckdb`, the default, or `spark`).
+
+    Anything else fails loudly: a typo must not silently run the platform on the other engine.
+    """
+    value = os.environ.get("ORDERS_ENGINE") or DEFAULT_ENGINE
+    if value not in ENGINES:
+        raise ValueError(f"ORDERS_ENGINE={value!r}: expected one of {', '.join(ENGINES)}")
+    return value
+
+
+def spark_master() -> str:
+    """The Spark master URL (`ORDERS_SPARK_MASTER`, e.g. `spark://host:7077`)."""
+    return os.environ.get("ORDERS_SPARK_MASTER") or DEFAULT_SPARK_MASTER
+
+
+def spark_warehouse() -> Path:
+    """The directory of the Spark tables and their Derby metastore (`ORDERS_SPARK_WAREHOUSE`)."""
+    return resolve_path(os.environ.get("ORDERS_SPARK_WAREHOUSE") or DEFAULT_SPARK_WAREHOUSE)
 
 
 def dbt_target() -> str:

@@ -30,7 +30,7 @@ from orders_platform.resources.warehouse import WarehouseResource
 def remerge_window_covers_lateness(
     context: AssetCheckExecutionContext, warehouse: WarehouseResource
 ) -> AssetCheckResult:
-    with warehouse.connect(read_only=True) as conn:
+    with warehouse.read() as conn:
         recommendation = read_recommendation(conn)
     if recommendation is None:
         return AssetCheckResult(passed=True, metadata={"status": "no order days yet"})

@@ -7,11 +7,23 @@ from dagster import (
     asset,
 )
 
+from orders_platform import settings
 from orders_platform.checks.landing import NOTHING_LOST, check_nothing_lost
-from orders_platform.ingestion.loader import load_new_files
+from orders_platform.ingestion.loader import LoadReport, load_new_files
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.resources.warehouse import WRITER_POOL
 from orders_platform.sensors.late_data import record_day_versions
+
+_DAY_VERSIONS = "select order_date, version from orders_landing_days"
+
+
+def _load_on_spark(landing: LandingZoneResource, *, load_id: str) -> LoadReport:
+    """Spark ingestion (`ORDERS_ENGINE=spark`): pyspark is imported only on this engine."""
+    from orders_platform.ingestion.spark_loader import load_new_files_spark
+    from orders_platform.resources.spark import spark_session
+
+    with spark_session() as spark:
+        return load_new_files_spark(spark, landing.directory(), load_id=load_id)
 
 
 @asset(
@@ -29,12 +41,17 @@ from orders_platform.sensors.late_data import record_day_versions
 def orders_landing(
     context: AssetExecutionContext, warehouse: WarehouseResource, landing: LandingZoneResource
 ) -> MaterializeResult:
-    with warehouse.connect() as conn:
-        report = load_new_files(conn, landing.directory(), load_id=context.run.run_id)
-        nothing_lost = check_nothing_lost(conn)
-        versions = dict(
-            conn.execute("select order_date, version from orders_landing_days").fetchall()
-        )
+    if settings.engine() == "spark":
+        report = _load_on_spark(landing, load_id=context.run.run_id)
+        # the session (and its JVM) has ended: dbt's Spark session may start after this step
+        with warehouse.read() as conn:
+            nothing_lost = check_nothing_lost(conn)
+            versions = dict(conn.execute(_DAY_VERSIONS).fetchall())
+    else:
+        with warehouse.connect() as conn:
+            report = load_new_files(conn, landing.directory(), load_id=context.run.run_id)
+            nothing_lost = check_nothing_lost(conn)
+            versions = dict(conn.execute(_DAY_VERSIONS).fetchall())
     touched = record_day_versions(context.instance, versions, report.touched_days)
     for change in report.migrations:
         context.log.info(f"schema: {change}")

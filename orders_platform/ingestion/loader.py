@@ -288,7 +288,7 @@ def _batches(files: list[Path], batch_bytes: int) -> list[list[Path]]:
     return batches
 
 
-def _split_undecodable(path: Path) -> tuple[list[str], list[str | None]]:
+def split_undecodable(path: Path) -> tuple[list[str], list[str | None]]:
     """Split a file that is not valid UTF-8 into lines, marking the lines that are not."""
     chunks = path.read_bytes().split(b"\n")
     if chunks and chunks[-1] == b"":
@@ -318,7 +318,7 @@ def _stage(conn: duckdb.DuckDBPyConnection, batch: list[Path], names: list[str])
         try:
             conn.execute(_STAGE_LINES, {"paths": [str(path)], "names": [name]})
         except duckdb.InvalidInputException:
-            lines, reasons = _split_undecodable(path)
+            lines, reasons = split_undecodable(path)
             if lines:
                 conn.execute(
                     _STAGE_PYTHON_LINES, {"name": name, "lines": lines, "reasons": reasons}

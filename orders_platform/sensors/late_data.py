@@ -60,13 +60,17 @@ EAGER_FOR_EVERY_PARTITION = (
 
 
 def published_versions_path() -> Path:
-    """Where ingestion publishes the per-day versions, beside the warehouse file."""
+    """Where ingestion publishes the per-day versions: beside the DuckDB file, or in the
+    Spark warehouse directory."""
+    if settings.engine() == "spark":
+        return settings.spark_warehouse() / "landing_days.json"
     return settings.warehouse_path().with_suffix(".landing_days.json")
 
 
 def publish_versions(versions: dict[date, str]) -> None:
     """Atomically replace the published per-day versions (called by the writer only)."""
     path = published_versions_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".json.tmp")
     partial.write_text(json.dumps({day.isoformat(): v for day, v in sorted(versions.items())}))
     partial.replace(path)

@@ -38,7 +38,13 @@ from orders_platform.notify.revisions import notify_revisions
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.partitions import daily_partitions
 from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
-from orders_platform.transform.dbt_args import DateWindow, dbt_build_args, dbt_run_env
+from orders_platform.transform.dbt_args import (
+    DateWindow,
+    dbt_build_args,
+    dbt_engine_env,
+    dbt_run_env,
+    dbt_target,
+)
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
 from orders_platform.transform.translator import OrdersDbtTranslator
 
@@ -87,17 +93,22 @@ def _build(
 ) -> Iterator[Any]:
     """Run `dbt build` for the run's window (none when unpartitioned), then publish it."""
     window = DateWindow.from_partition_keys(list(partition_keys)) if partition_keys else None
+    engine = settings.engine()
     args = dbt_build_args(
         window,
-        target=settings.dbt_target(),
+        target=dbt_target(engine, settings.dbt_target()),
         full_refresh=config.full_refresh,
         settings_vars=settings.dbt_var_settings(),
     )
-    env = dbt_run_env(window, run_id=context.run.run_id)
+    env = dbt_run_env(window, run_id=context.run.run_id) | dbt_engine_env(
+        engine,
+        spark_master=settings.spark_master(),
+        spark_warehouse=str(settings.spark_warehouse()),
+    )
     invocation = dbt.build(args, env=env, context=context)
     events = list(invocation.stream())  # dbt has exited: the file lock is free again
     dbt.keep_partial_parse(invocation)
-    with warehouse.connect(read_only=True) as conn:
+    with warehouse.read() as conn:
         yield from publish(
             events,
             context=context,

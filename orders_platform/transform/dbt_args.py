@@ -16,6 +16,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 PRODUCTION_TARGET = "prod"
+# The dbt target of ORDERS_ENGINE=spark (dbt/profiles.yml picks it by the same rule).
+SPARK_ENGINE = "spark"
+SPARK_TARGET = "spark"
+# Spark binds its driver to this address only (the session settings say the same).
+SPARK_LOCAL_IP = "127.0.0.1"
 # dbt reads these in run_setting() and records them, prefix stripped, in its artifacts.
 DBT_CUSTOM_ENV_PREFIX = "DBT_ENV_CUSTOM_ENV_"
 # The dbt vars a run passes through the environment instead (see `dbt_run_env`).
@@ -81,6 +86,33 @@ def dbt_build_args(
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+def dbt_target(engine: str, configured_target: str) -> str:
+    """The dbt target a run uses: `spark` on the Spark engine, else the configured DuckDB one.
+
+    `ORDERS_DBT_TARGET` (dev|prod) keeps meaning the DuckDB target; the Spark target is
+    chosen by `ORDERS_ENGINE` alone, the same rule `dbt/profiles.yml` applies to a plain
+    `dbt build`, so Dagster and the command line never build on different engines.
+    """
+    return SPARK_TARGET if engine == SPARK_ENGINE else configured_target
+
+
+def dbt_engine_env(engine: str, *, spark_master: str, spark_warehouse: str) -> dict[str, str]:
+    """The engine settings for the dbt process, resolved as the platform resolves them.
+
+    Always sets `ORDERS_ENGINE` (so the profile's target rule and the run agree). On Spark it
+    also passes the master and the warehouse as an absolute path (dbt runs in `dbt/`, and the
+    Derby metastore path must not depend on a working directory) and binds Spark to loopback.
+    """
+    values = {"ORDERS_ENGINE": engine}
+    if engine == SPARK_ENGINE:
+        values |= {
+            "ORDERS_SPARK_MASTER": spark_master,
+            "ORDERS_SPARK_WAREHOUSE": spark_warehouse,
+            "SPARK_LOCAL_IP": SPARK_LOCAL_IP,
+        }
+    return values
 
 
 def dbt_run_env(window: DateWindow | None, *, run_id: str | None = None) -> dict[str, str]:

@@ -1,7 +1,7 @@
 {{
     config(
-        unique_key='order_id',
-        incremental_strategy='delete+insert',
+        post_hook="{{ drop_emptied_dates('order_id') }}",
+        **daily_incremental_config('order_id'),
     )
 }}
 
@@ -112,4 +112,4 @@ final as (
 
 )
 
-select * from final
+{{ whole_dates('final', 'order_id') }}

@@ -64,21 +64,28 @@ configured as (
 
 ),
 
-configured_coverage as (
+configured_steps as (
 
     -- the curve is a step function: its value at k is the one at the last age <= k
+    -- (a join, not a correlated subquery in the join condition, which Spark refuses)
     select
         configured.configured_window,
+        max(curve.arrival_age_days) as arrival_age_days
+    from configured
+    inner join curve on configured.configured_days >= curve.arrival_age_days
+    group by configured.configured_window
+
+),
+
+configured_coverage as (
+
+    select
+        configured_steps.configured_window,
         max(curve.events_known_share) as events_share,
         max(curve.net_revenue_known_share) as net_revenue_share
-    from configured
-    inner join curve
-        on
-            curve.arrival_age_days = (
-                select max(steps.arrival_age_days) from curve as steps
-                where steps.arrival_age_days <= configured.configured_days
-            )
-    group by configured.configured_window
+    from configured_steps
+    inner join curve on configured_steps.arrival_age_days = curve.arrival_age_days
+    group by configured_steps.configured_window
 
 ),
 

@@ -1,9 +1,4 @@
-{{
-    config(
-        unique_key='order_date',
-        incremental_strategy='delete+insert',
-    )
-}}
+{{ config(**daily_incremental_config('order_date')) }}
 
 {%- set window = orders_window() %}
 

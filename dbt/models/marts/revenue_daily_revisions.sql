@@ -135,7 +135,7 @@ arrivals as (
     -- everything the day's previous version knew of
     select
         changed.order_date,
-        {{ dbt.listagg("distinct orders.latest_load_id", "', '", "order by orders.latest_load_id") }}
+        {{ sorted_distinct_listagg("orders.latest_load_id", "', '") }}
             as arrival_load_ids
     from changed
     inner join {{ ref('fct_orders') }} as orders

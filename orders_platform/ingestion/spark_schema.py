@@ -1,0 +1,115 @@
+"""Ingestion's tables on Spark: the same names and columns as on DuckDB, as parquet tables.
+
+Spark's parquet tables have no transactions, so a load is made safe another way:
+`orders_landing` and `orders_rejected` are partitioned by `load_id`, and a load writes its
+ledger rows (`orders_landing_files`) last. A load that died before its ledger rows were
+written left partitions no ledger row names; the next load drops them before it reads
+anything (`drop_unfinished_loads`), so a file is still loaded exactly once.
+`orders_landing_days` is partitioned by `order_date`, so a load replaces exactly the days it
+touched (dynamic partition overwrite), as DuckDB's `insert or replace` does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from orders_platform.ingestion.schema import (
+    DAYS_TABLE,
+    FILES_TABLE,
+    LANDING_TABLE,
+    PLATFORM_COLUMNS,
+    PRODUCER_COLUMNS,
+    REJECTED_TABLE,
+)
+from orders_platform.resources.spark import SPARK_DATABASE
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+_SPARK_TYPES = {"varchar": "string"}
+
+# Partition columns come last in a Spark table, so the landing table lists load_id last.
+_LANDING_COLUMNS = {
+    name: _SPARK_TYPES.get(sql_type, sql_type)
+    for name, sql_type in (PRODUCER_COLUMNS | PLATFORM_COLUMNS).items()
+    if name != "load_id"
+} | {"load_id": "string"}
+
+# Column name -> Spark type, per table, and the partition column of each.
+SPARK_TABLES: dict[str, tuple[dict[str, str], str]] = {
+    LANDING_TABLE: (_LANDING_COLUMNS, "load_id"),
+    REJECTED_TABLE: (
+        {
+            "source_file": "string",
+            "source_line_number": "bigint",
+            "raw_line": "string",
+            "reason": "string",
+            "reason_detail": "string",
+            "event_id": "string",
+            "rejected_at": "timestamp",
+            "load_id": "string",
+        },
+        "load_id",
+    ),
+    FILES_TABLE: (
+        {
+            "source_file": "string",
+            "file_bytes": "bigint",
+            "line_count": "bigint",
+            "loaded_count": "bigint",
+            "rejected_count": "bigint",
+            "retry_count": "bigint",
+            "event_ingested_at": "timestamp",
+            "load_id": "string",
+        },
+        "",
+    ),
+    DAYS_TABLE: (
+        {"version": "string", "updated_at": "timestamp", "order_date": "date"},
+        "order_date",
+    ),
+}
+
+_LOAD_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def qualified(table: str) -> str:
+    return f"{SPARK_DATABASE}.{table}"
+
+
+def ensure_spark_schema(spark: SparkSession) -> list[str]:
+    """Create the ingestion tables that do not exist yet; return what was created."""
+    existing = {row.tableName for row in spark.sql(f"show tables in {SPARK_DATABASE}").collect()}
+    changes = []
+    for table, (columns, partition) in SPARK_TABLES.items():
+        if table in existing:
+            continue
+        ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+        partitioned = f" partitioned by ({partition})" if partition else ""
+        spark.sql(f"create table {qualified(table)} ({ddl}) using parquet{partitioned}")
+        changes.append(f"created {table}")
+    return changes
+
+
+def checked_load_id(load_id: str) -> str:
+    """A load id safe to name a partition with (Spark takes no bound values there)."""
+    if not _LOAD_ID.match(load_id):
+        raise ValueError(f"load id {load_id!r}: only letters, digits, '.', '_' and '-'")
+    return load_id
+
+
+def drop_unfinished_loads(spark: SparkSession, finished: set[str]) -> list[str]:
+    """Drop the partitions of loads not among the `finished` ones (those with ledger rows);
+    return the ids of the loads dropped."""
+    dropped: set[str] = set()
+    for table in (LANDING_TABLE, REJECTED_TABLE):
+        for (spec,) in spark.sql(f"show partitions {qualified(table)}").collect():
+            load_id = spec.removeprefix("load_id=")
+            if load_id not in finished:
+                spark.sql(
+                    f"alter table {qualified(table)} drop if exists "
+                    f"partition (load_id = '{checked_load_id(load_id)}')"
+                )
+                dropped.add(load_id)
+    return sorted(dropped)

@@ -1,0 +1,116 @@
+"""The Spark session the platform uses when `ORDERS_ENGINE=spark`, configured in one place.
+
+`spark_conf` is the only place Spark settings live: ingestion builds its session from it, and
+dbt's `spark` target (`dbt/profiles.yml`) carries the same values (a test compares them), so
+the two engines' writers can never disagree on time zone, warehouse or metastore.
+
+Why these settings, on a small shared machine:
+- UTC session time zone: timestamps are naive UTC on both engines; Spark must not shift
+  them by the machine's zone when it parses offsets or writes parquet.
+- 127.0.0.1 for the driver: by default Spark binds to the machine's external address.
+- Warehouse and Derby metastore under `ORDERS_SPARK_WAREHOUSE`, never in the working
+  directory (Derby writes `metastore_db/` and `derby.log` into the cwd by default).
+- Parquet timestamps as TIMESTAMP_MICROS (not the legacy INT96), so any parquet reader,
+  DuckDB included, reads them.
+- Dynamic partition overwrite: `insert overwrite` replaces only the partitions written.
+
+The embedded Derby metastore admits one JVM at a time, so a session is a context manager that
+on exit stops the session AND ends its JVM: `SparkSession.stop()` alone leaves pyspark's JVM
+running with Derby still booted (holding the metastore lock) and keeps its JVM options
+(derby.system.home) for any later session in the process. A Dagster run's ingestion step must
+release the metastore before dbt's own Spark session starts, and readers never start Spark at
+all (`orders_platform.resources.warehouse.read_warehouse` reads the parquet files directly).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orders_platform import settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+# The Spark database (schema) holding the platform's tables, as `main` does on DuckDB.
+SPARK_DATABASE = "main"
+LOOPBACK = "127.0.0.1"
+SHUFFLE_PARTITIONS = 4
+
+
+def metastore_dir(warehouse: Path) -> Path:
+    """The Derby metastore database directory inside the warehouse directory."""
+    return warehouse / "metastore_db"
+
+
+def spark_conf(master: str, warehouse: Path | str) -> dict[str, str]:
+    """Every Spark setting of the platform, for a session or dbt's `server_side_parameters`."""
+    warehouse = Path(warehouse)
+    return {
+        "spark.master": master,
+        "spark.app.name": "orders_platform",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(SHUFFLE_PARTITIONS),
+        "spark.driver.host": LOOPBACK,
+        "spark.driver.bindAddress": LOOPBACK,
+        "spark.ui.enabled": "false",
+        "spark.sql.warehouse.dir": str(warehouse),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={metastore_dir(warehouse)};create=true"
+        ),
+        "spark.driver.extraJavaOptions": (f"-Dderby.system.home={warehouse} -Duser.timezone=UTC"),
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+
+
+@contextmanager
+def spark_session(
+    master: str | None = None, warehouse: Path | None = None
+) -> Iterator[SparkSession]:
+    """A Hive-enabled session on `master` (default `ORDERS_SPARK_MASTER`), stopped on exit.
+
+    pyspark is imported here, not at module level, so the DuckDB installation (without the
+    `spark` extra) can import every module of the code location.
+    """
+    from pyspark.sql import SparkSession
+
+    master = master or settings.spark_master()
+    warehouse = warehouse or settings.spark_warehouse()
+    warehouse.mkdir(parents=True, exist_ok=True)
+    os.environ["SPARK_LOCAL_IP"] = LOOPBACK
+    builder = SparkSession.builder
+    for key, value in spark_conf(master, warehouse).items():
+        builder = builder.config(key, value)
+    spark = builder.enableHiveSupport().getOrCreate()
+    try:
+        spark.sql(f"create database if not exists {SPARK_DATABASE}")
+        yield spark
+    finally:
+        spark.stop()
+        _end_jvm()
+
+
+def _end_jvm() -> None:
+    """End pyspark's JVM, so the next session starts a fresh one with its own options.
+
+    pyspark keeps the gateway to its JVM in class attributes and only launches a new one when
+    they are unset; the JVM exits when its stdin closes (PythonGatewayServer reads it to EOF).
+    """
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    if process is not None:
+        process.stdin.close()
+        process.wait(timeout=60)

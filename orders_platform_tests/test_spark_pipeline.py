@@ -1,0 +1,98 @@
+"""The late-event fixture on Apache Spark (`local[2]`), against the DuckDB tests' oracle.
+
+One warehouse serves the module, because every dbt invocation on Spark pays a JVM and
+catalog start: the on-time wave is landed by Spark ingestion, staging is built and
+2026-03-01..14 merged; the late wave is landed and the same 14 days re-merged as ONE
+Dagster backfill run. The tests then read what that run left. Expected values come from
+`expectations.expected_from`, the same independent oracle the DuckDB tests use.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from dagster import AssetKey, ExecuteInProcessResult
+
+from orders_platform_tests.expectations import expected_from
+from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
+from orders_platform_tests.spark_harness import SparkPlatform, spark_platform_at
+from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_RECONCILES, by_partition
+from orders_platform_tests.test_pipeline import assert_matches_oracle, dbt_commands
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+FIRST, LAST = "2026-03-01", "2026-03-14"
+FOURTEEN_DAYS = [(date(2026, 3, 1) + timedelta(days=n)).isoformat() for n in range(14)]
+EMPTIED_DAY = date(2026, 3, 7)  # o-0307-1, its only order, is re-dated to 03-08
+
+
+@dataclass
+class Remerged:
+    platform: SparkPlatform
+    on_time_matches: bool
+    result: ExecuteInProcessResult
+
+
+@pytest.fixture(scope="module")
+def remerged(tmp_path_factory) -> Iterator[Remerged]:
+    with spark_platform_at(tmp_path_factory.mktemp("spark")) as platform:
+        platform.land(on_time_wave())
+        assert platform.run_job("ingest_orders_job").success  # staging view on Spark
+        assert platform.remerge(FIRST, LAST).success  # first build: the tables are created
+        try:
+            assert_matches_oracle(platform, on_time_wave())
+            on_time_matches = True
+        except AssertionError:
+            on_time_matches = False
+        platform.land(late_wave())
+        yield Remerged(platform, on_time_matches, platform.remerge(FIRST, LAST))
+
+
+def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(remerged):
+    assert remerged.on_time_matches
+
+
+def test_the_late_wave_is_re_merged_by_one_backfill_run_day_by_day_to_the_cent(remerged):
+    result = remerged.result
+    assert result.success
+    assert len(dbt_commands(remerged.platform.instance, result.run_id)) == 1
+    materialized = remerged.platform.instance.get_materialized_partitions(AssetKey("revenue_daily"))
+    assert sorted(materialized) == FOURTEEN_DAYS
+    assert_matches_oracle(remerged.platform, both_waves())
+
+
+def test_every_check_passes_for_each_of_the_14_days(remerged):
+    for check in (FCT_RECONCILES, REVENUE_RECONCILES, "unique_fct_orders_order_id"):
+        evaluations = by_partition(remerged.result, check)
+        assert sorted(evaluations) == FOURTEEN_DAYS, check
+        assert all(e.passed for e in evaluations.values()), check
+
+
+def test_the_re_dated_order_left_its_old_date_and_the_emptied_date_was_cleared(remerged):
+    rows = remerged.platform.rows
+    assert rows(
+        "select order_date, previous_order_date from fct_orders where order_id = 'o-0307-1'"
+    ) == [(date(2026, 3, 8), EMPTIED_DAY)]
+    # insert_overwrite alone would have kept the old row in the 03-07 partition
+    assert rows("select count(*) - count(distinct order_id) from fct_orders") == [(0,)]
+    assert rows("select count(*) from fct_orders where order_date = ?", [EMPTIED_DAY]) == [(0,)]
+    # revenue keeps the emptied day as an explicit zero, as on DuckDB
+    assert rows(
+        "select orders, net_revenue from revenue_daily where order_date = ?", [EMPTIED_DAY]
+    ) == [(0, Decimal("0.00"))]
+    assert rows("select count(*) - count(distinct order_date) from revenue_daily") == [(0,)]
+
+
+def test_retries_and_quarantine_match_the_oracle(remerged):
+    expected = expected_from(both_waves())
+    rows = remerged.platform.rows
+    assert dict(rows("select reason, count(*) from orders_rejected group by 1")) == (
+        expected.rejected
+    )
+    assert rows("select count(*), count(*) filter (where is_retry) from orders_landing") == [
+        (expected.loaded_lines, expected.retry_lines)
+    ]
+    # a retry never reaches the marts: one row per order, each its latest snapshot
+    assert rows("select count(*) from fct_orders") == [(len(expected.orders),)]
