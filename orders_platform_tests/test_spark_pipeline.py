@@ -2,8 +2,9 @@
 
 One warehouse serves the module, because every dbt invocation on Spark pays a JVM and
 catalog start: the on-time wave is landed by Spark ingestion, staging is built and
-2026-03-01..14 merged; the late wave is landed and the same 14 days re-merged as ONE
-Dagster backfill run. The tests then read what that run left. Expected values come from
+2026-03-01..14 merged; the late wave is landed, 03-08..14 re-merged (a window without the
+day a re-dated order leaves), then all 14 days re-merged as ONE Dagster backfill run. The
+tests read what each run left. Expected values come from
 `expectations.expected_from`, the same independent oracle the DuckDB tests use.
 """
 
@@ -32,7 +33,21 @@ EMPTIED_DAY = date(2026, 3, 7)  # o-0307-1, its only order, is re-dated to 03-08
 class Remerged:
     platform: SparkPlatform
     on_time_matches: bool
+    # after re-merging only 03-08..14: (run succeeded, o-0307-1's dates, fct_orders rows on
+    # 03-07, revenue_daily's 03-07, duplicated order ids)
+    window_without_left_day: tuple[object, ...]
     result: ExecuteInProcessResult
+
+
+def _left_day_state(platform: SparkPlatform, success: bool) -> tuple[object, ...]:
+    rows = platform.rows
+    return (
+        success,
+        rows("select order_date, previous_order_date from fct_orders where order_id = 'o-0307-1'"),
+        rows("select count(*) from fct_orders where order_date = ?", [EMPTIED_DAY]),
+        rows("select orders, net_revenue from revenue_daily where order_date = ?", [EMPTIED_DAY]),
+        rows("select count(*) - count(distinct order_id) from fct_orders"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +62,9 @@ def remerged(tmp_path_factory) -> Iterator[Remerged]:
         except AssertionError:
             on_time_matches = False
         platform.land(late_wave())
-        yield Remerged(platform, on_time_matches, platform.remerge(FIRST, LAST))
+        partial = platform.remerge("2026-03-08", LAST).success
+        left_day = _left_day_state(platform, partial)
+        yield Remerged(platform, on_time_matches, left_day, platform.remerge(FIRST, LAST))
 
 
 def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(remerged):
@@ -83,6 +100,17 @@ def test_the_re_dated_order_left_its_old_date_and_the_emptied_date_was_cleared(r
         "select orders, net_revenue from revenue_daily where order_date = ?", [EMPTIED_DAY]
     ) == [(0, Decimal("0.00"))]
     assert rows("select count(*) - count(distinct order_date) from revenue_daily") == [(0,)]
+
+
+def test_a_window_re_merge_also_clears_the_day_a_re_dated_order_left(remerged):
+    # 03-07 is outside the window 03-08..14, yet its partition must lose o-0307-1's old row
+    assert remerged.window_without_left_day == (
+        True,
+        [(date(2026, 3, 8), EMPTIED_DAY)],
+        [(0,)],
+        [(0, Decimal("0.00"))],
+        [(0,)],
+    )
 
 
 def test_retries_and_quarantine_match_the_oracle(remerged):

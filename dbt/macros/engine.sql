@@ -4,15 +4,6 @@
     the DuckDB behaviour, `spark__` the Spark one.
 -#}
 
-{#- Naive UTC timestamps everywhere. Spark's plain `timestamp` is zoned (and parquet readers
-    such as DuckDB then read it back as TIMESTAMPTZ), so on Spark every cast to
-    `dbt.type_timestamp()` is `timestamp_ntz`, the type ingestion lands. (dbt's namespace
-    searches this project first: `dispatch` in dbt_project.yml.) -#}
-{% macro spark__type_timestamp() -%}
-    timestamp_ntz
-{%- endmacro %}
-
-
 {#-
     The config of a mart re-merged by order date (`unique_key` is its key on DuckDB).
     DuckDB: `delete+insert` on the key, in one transaction. Spark (plain parquet, no
