@@ -12,7 +12,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: install manifest demo test lint e2e dev bench clean test-spark
+.PHONY: install manifest demo test lint e2e dev bench clean test-spark install-spark
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,8 @@ $(SPARK_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(SPARK_STAMP)
 
+install-spark: $(SPARK_STAMP)
+
 test-spark: $(MANIFEST) $(SPARK_STAMP)
 	$(BIN)/python -m pytest -m spark
 
@@ -60,9 +62,12 @@ e2e: $(MANIFEST)
 	echo "e2e screenshots: $${E2E_ARTIFACTS:-$(CURDIR)/e2e-artifacts}"; exit $$status
 
 # Benchmarks at real volume (README "Performance"). Sizes from BENCH_DAYS, BENCH_EVENTS_PER_DAY,
-# BENCH_HISTORY_DAYS, BENCH_REPEATS, BENCH_DIR, or flags in BENCH_ARGS (e.g. BENCH_ARGS=--keep).
-bench: $(MANIFEST)
+# BENCH_HISTORY_DAYS, BENCH_REPEATS, BENCH_DIR, or flags in BENCH_ARGS (e.g. BENCH_ARGS=--keep);
+# then DuckDB beside Spark at a small size (BENCH_COMPARE_DAYS, BENCH_COMPARE_EVENTS_PER_DAY,
+# flags in BENCH_COMPARE_ARGS).
+bench: $(MANIFEST) $(SPARK_STAMP)
 	$(BIN)/python -m orders_platform.bench $(BENCH_ARGS)
+	$(BIN)/python -m orders_platform.bench.engines $(BENCH_COMPARE_ARGS)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

@@ -17,7 +17,7 @@ from dagster import MetadataValue
 
 LATENESS_TABLE = "order_lateness_daily"
 CURVE_TABLE = "order_completeness_curve"
-RECOMMENDATION_VIEW = "order_lookback_recommendation"
+RECOMMENDATION_TABLE = "order_lookback_recommendation"
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def read_recommendation(conn: duckdb.DuckDBPyConnection) -> Recommendation | None:
     """The recommendation, or None before the lateness models exist or hold any day."""
-    if not _table_exists(conn, RECOMMENDATION_VIEW):
+    if not _table_exists(conn, RECOMMENDATION_TABLE):
         return None
     rows = _dicts(conn.execute("select * from order_lookback_recommendation"))
     if not rows or rows[0]["trailing_last_day"] is None:

@@ -1,4 +1,5 @@
-{{ config(materialized='view') }}
+-- A one-row table, not a view: readers on Spark see tables only (as parquet files).
+{{ config(materialized='table') }}
 
 {%- set target = number_var('lateness_target_share', 0, 1) %}
 {%- set lookback_days = number_var('orders_lookback_days', 0, 3660) | int %}
