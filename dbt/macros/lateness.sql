@@ -29,6 +29,24 @@
 {%- endmacro %}
 
 
+{#- Whole seconds from `start_at` to `end_at` (naive UTC timestamps). dbt-spark's own
+    `datediff` wraps each operand in null guards, so nesting it (a day end inside, a case on
+    the result outside) grew the expression exponentially: seconds of planning per query on
+    a few rows, and an out-of-memory driver without adaptive execution. -#}
+{% macro seconds_between(start_at, end_at) -%}
+    {{ return(adapter.dispatch('seconds_between', 'orders_platform')(start_at, end_at)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start_at, end_at) -%}
+    {{ dbt.datediff(start_at, end_at, 'second') }}
+{%- endmacro %}
+
+{#- Truncated epoch seconds, as dbt-spark's datediff and DuckDB's date_diff count them. -#}
+{% macro spark__seconds_between(start_at, end_at) -%}
+    (unix_timestamp({{ end_at }}) - unix_timestamp({{ start_at }}))
+{%- endmacro %}
+
+
 {#- When an event counts as arrived: its stamp, or its business time for legacy rows. -#}
 {% macro arrived_at(ingested_at, event_time) -%}
     coalesce({{ ingested_at }}, {{ event_time }})
@@ -37,10 +55,9 @@
 
 {#- Seconds from the end of `order_date` (a date) to `at` (a naive UTC timestamp). -#}
 {% macro seconds_after_day_end(order_date, at) -%}
-    {{ dbt.datediff(
+    {{ seconds_between(
         "cast(" ~ dbt.dateadd('day', 1, order_date) ~ " as " ~ dbt.type_timestamp() ~ ")",
-        at,
-        'second'
+        at
     ) }}
 {%- endmacro %}
 
@@ -78,6 +95,8 @@
     the first age and takes it away at the second, and a day's figure at age k is the sum
     of the changes up to k: one window over the snapshots, instead of ranking every
     snapshot once per age (snapshots x ages rows, the cost of the whole curve).
+    Each span's two edges come from a single pass: Spark inlines a CTE or subquery at every
+    reference, so a second reference would window the snapshots again.
     Days without any change up to an age have no row (read them as 0).
 -#}
 {% macro known_net_revenue_by_age(arrivals, ages) -%}
@@ -103,22 +122,26 @@
         sum(changes.net_revenue_change) as net_revenue
     from (
         select
-            spans.snapshot_date,
-            spans.known_from_age as arrival_age_days,
-            sum(spans.net_amount) as net_revenue_change
-        from ({{ known_spans }}) as spans
-        where {{ known_at_some_age }}
-        group by spans.snapshot_date, spans.known_from_age
-
-        union all
-
-        select
-            spans.snapshot_date,
-            spans.superseded_at_age as arrival_age_days,
-            -1 * sum(spans.net_amount) as net_revenue_change
-        from ({{ known_spans }}) as spans
-        where spans.superseded_at_age is not null and {{ known_at_some_age }}
-        group by spans.snapshot_date, spans.superseded_at_age
+            edge_changes.snapshot_date,
+            edge_changes.arrival_age_days,
+            sum(edge_changes.net_revenue_change) as net_revenue_change
+        from (
+            -- both edges of each span from ONE pass over the snapshots (engines that
+            -- inline CTEs would otherwise window the snapshots once per edge)
+            select
+                spans.snapshot_date,
+                case
+                    when edges.edge = 1 then spans.known_from_age
+                    else spans.superseded_at_age
+                end as arrival_age_days,
+                edges.edge * spans.net_amount as net_revenue_change
+            from ({{ known_spans }}) as spans
+            cross join (select 1 as edge union all select -1 as edge) as edges
+            where
+                {{ known_at_some_age }}
+                and (edges.edge = 1 or spans.superseded_at_age is not null)
+        ) as edge_changes
+        group by edge_changes.snapshot_date, edge_changes.arrival_age_days
     ) as changes
     inner join {{ ages }} as ages on changes.arrival_age_days <= ages.arrival_age_days
     group by ages.arrival_age_days, changes.snapshot_date

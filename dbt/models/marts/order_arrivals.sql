@@ -23,15 +23,22 @@ arrivals as (
 
 ),
 
+clocks as (
+
+    select
+        *,
+        {{ seconds_between('event_time', 'arrived_at') }} as arrival_delay_seconds,
+        {{ seconds_after_day_end('snapshot_date', 'arrived_at') }} as seconds_after_day_end
+    from arrivals
+
+),
+
 final as (
 
     select
         *,
-        {{ dbt.datediff('event_time', 'arrived_at', 'second') }} as arrival_delay_seconds,
-        {{ seconds_after_day_end('snapshot_date', 'arrived_at') }} as seconds_after_day_end,
-        {{ arrival_age_days(seconds_after_day_end('snapshot_date', 'arrived_at')) }}
-            as arrival_age_days
-    from arrivals
+        {{ arrival_age_days('seconds_after_day_end') }} as arrival_age_days
+    from clocks
 
 )
 

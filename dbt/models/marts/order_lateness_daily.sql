@@ -68,6 +68,23 @@ known as (
 
 ),
 
+known_by_day as (
+
+    -- one row per day, a column per age: `known` is read once (Spark inlines a CTE at
+    -- every reference, so a join per age would recompute it per age)
+    select
+        order_date,
+        {% for age in thresholds %}
+            sum(case when arrival_age_days = {{ age }} then net_revenue end)
+                as net_revenue_known_{{ age }}d,
+        {% endfor %}
+        sum(case when arrival_age_days = {{ remerge_days }} then net_revenue end)
+            as net_revenue_known_in_window
+    from known
+    group by order_date
+
+),
+
 day_events as (
 
     select
@@ -116,12 +133,14 @@ final as (
             -- net revenue the events arriving more than {{ age }} day(s) late added
             -- (negative when they were refunds or cancellations)
             cast(
-                coalesce(revenue.net_revenue, 0) - coalesce(known_{{ age }}d.net_revenue, 0)
+                coalesce(revenue.net_revenue, 0)
+                - coalesce(known_by_day.net_revenue_known_{{ age }}d, 0)
                 as decimal(18, 2)
             ) as net_revenue_over_{{ age }}d,
         {% endfor %}
         cast(
-            coalesce(revenue.net_revenue, 0) - coalesce(known_window.net_revenue, 0)
+            coalesce(revenue.net_revenue, 0)
+            - coalesce(known_by_day.net_revenue_known_in_window, 0)
             as decimal(18, 2)
         ) as net_revenue_outside_remerge_window,
         day_events.arrived_through,
@@ -129,16 +148,7 @@ final as (
     from days
     left join day_events on days.order_date = day_events.order_date
     left join revenue on days.order_date = revenue.order_date
-    {% for age in thresholds %}
-        left join known as known_{{ age }}d
-            on
-                days.order_date = known_{{ age }}d.order_date
-                and known_{{ age }}d.arrival_age_days = {{ age }}
-    {% endfor %}
-    left join known as known_window
-        on
-            days.order_date = known_window.order_date
-            and known_window.arrival_age_days = {{ remerge_days }}
+    left join known_by_day on days.order_date = known_by_day.order_date
 
 )
 
