@@ -117,3 +117,41 @@
 {% macro spark__sorted_distinct_listagg(expression, delimiter) -%}
     array_join(array_sort(collect_set({{ expression }})), {{ delimiter }})
 {%- endmacro %}
+
+
+{#- The exact continuous percentile (linear interpolation) of `expression`. -#}
+{% macro percentile_cont(expression, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'orders_platform')(expression, fraction)) }}
+{%- endmacro %}
+
+{% macro default__percentile_cont(expression, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__percentile_cont(expression, fraction) -%}
+    quantile_cont({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+{#- Spark's `percentile` is exact and interpolates like `quantile_cont`; `percentile_approx`
+    would not match the other engines. -#}
+{% macro spark__percentile_cont(expression, fraction) -%}
+    percentile({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+
+{#- Whole seconds from `start_at` to `end_at` (naive UTC timestamps). dbt-spark's own
+    `datediff` wraps each operand in null guards, so nesting it (a day end inside, a case on
+    the result outside) grew the expression exponentially: seconds of planning per query on
+    a few rows, and an out-of-memory driver without adaptive execution. -#}
+{% macro seconds_between(start_at, end_at) -%}
+    {{ return(adapter.dispatch('seconds_between', 'orders_platform')(start_at, end_at)) }}
+{%- endmacro %}
+
+{% macro default__seconds_between(start_at, end_at) -%}
+    {{ dbt.datediff(start_at, end_at, 'second') }}
+{%- endmacro %}
+
+{#- Truncated epoch seconds, as dbt-spark's datediff and DuckDB's date_diff count them. -#}
+{% macro spark__seconds_between(start_at, end_at) -%}
+    (unix_timestamp({{ end_at }}) - unix_timestamp({{ start_at }}))
+{%- endmacro %}

@@ -1,5 +1,5 @@
 {#-
-    Arrival lateness, portable across engines. Engine-specific SQL lives only here.
+    Arrival lateness, portable across engines (what differs per engine is in engine.sql).
 
     Two clocks measure lateness:
     - the arrival delay, `arrived_at - event_time`: how long the SDK held an event;
@@ -8,44 +8,6 @@
     An event's arrival is `coalesce(event_ingested_at, event_time)`: legacy rows without an
     arrival stamp count as on time, as everywhere else.
 -#}
-
-{#- The exact continuous percentile (linear interpolation) of `expression`. -#}
-{% macro percentile_cont(expression, fraction) -%}
-    {{ return(adapter.dispatch('percentile_cont', 'orders_platform')(expression, fraction)) }}
-{%- endmacro %}
-
-{% macro default__percentile_cont(expression, fraction) -%}
-    percentile_cont({{ fraction }}) within group (order by {{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__percentile_cont(expression, fraction) -%}
-    quantile_cont({{ expression }}, {{ fraction }})
-{%- endmacro %}
-
-{#- Spark's `percentile` is exact and interpolates like `quantile_cont`; `percentile_approx`
-    would not match the other engines. -#}
-{% macro spark__percentile_cont(expression, fraction) -%}
-    percentile({{ expression }}, {{ fraction }})
-{%- endmacro %}
-
-
-{#- Whole seconds from `start_at` to `end_at` (naive UTC timestamps). dbt-spark's own
-    `datediff` wraps each operand in null guards, so nesting it (a day end inside, a case on
-    the result outside) grew the expression exponentially: seconds of planning per query on
-    a few rows, and an out-of-memory driver without adaptive execution. -#}
-{% macro seconds_between(start_at, end_at) -%}
-    {{ return(adapter.dispatch('seconds_between', 'orders_platform')(start_at, end_at)) }}
-{%- endmacro %}
-
-{% macro default__seconds_between(start_at, end_at) -%}
-    {{ dbt.datediff(start_at, end_at, 'second') }}
-{%- endmacro %}
-
-{#- Truncated epoch seconds, as dbt-spark's datediff and DuckDB's date_diff count them. -#}
-{% macro spark__seconds_between(start_at, end_at) -%}
-    (unix_timestamp({{ end_at }}) - unix_timestamp({{ start_at }}))
-{%- endmacro %}
-
 
 {#- When an event counts as arrived: its stamp, or its business time for legacy rows. -#}
 {% macro arrived_at(ingested_at, event_time) -%}
@@ -126,8 +88,6 @@
             edge_changes.arrival_age_days,
             sum(edge_changes.net_revenue_change) as net_revenue_change
         from (
-            -- both edges of each span from ONE pass over the snapshots (engines that
-            -- inline CTEs would otherwise window the snapshots once per edge)
             select
                 spans.snapshot_date,
                 case
