@@ -99,12 +99,13 @@ class Platform:
 def table_rows(
     conn: duckdb.DuckDBPyConnection, table: str, leave_out: tuple[str, ...] = AUDIT_COLUMNS
 ) -> list[tuple[Any, ...]]:
-    """All rows of `table` except the `leave_out` columns, sorted."""
+    """All rows of `table` except the `leave_out` columns, sorted, columns in name order (so
+    a Spark table, whose partition columns come last, compares equal to DuckDB's)."""
     columns = [
         name
         for (name,) in conn.execute(
             "select column_name from information_schema.columns "
-            "where table_name = ? order by ordinal_position",
+            "where table_name = ? order by column_name",
             [table],
         ).fetchall()
         if name not in leave_out
@@ -116,6 +117,7 @@ def table_rows(
 def platform_at(root: Path) -> Iterator[Platform]:
     """Point the platform's environment at `root` for the duration of the block."""
     with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ORDERS_ENGINE", "duckdb")  # also inside a Spark platform's block
         mp.setenv("ORDERS_WAREHOUSE", str(root / "warehouse.duckdb"))
         mp.setenv("ORDERS_LANDING_DIR", str(root / "landing"))
         mp.setenv("ORDERS_DBT_TARGET", "dev")

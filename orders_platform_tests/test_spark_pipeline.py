@@ -18,6 +18,7 @@ from dagster import AssetKey, ExecuteInProcessResult
 
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
+from orders_platform_tests.harness import Platform, platform_at, table_rows
 from orders_platform_tests.spark_harness import SparkPlatform, spark_platform_at
 from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_RECONCILES, by_partition
 from orders_platform_tests.test_pipeline import assert_matches_oracle, dbt_commands
@@ -27,6 +28,8 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 FIRST, LAST = "2026-03-01", "2026-03-14"
 FOURTEEN_DAYS = [(date(2026, 3, 1) + timedelta(days=n)).isoformat() for n in range(14)]
 EMPTIED_DAY = date(2026, 3, 7)  # o-0307-1, its only order, is re-dated to 03-08
+# the marts built from the lateness macros (engine-specific clock arithmetic and percentiles)
+LATENESS_MARTS = ("order_lateness_daily", "order_completeness_curve")
 
 
 @dataclass
@@ -124,3 +127,36 @@ def test_retries_and_quarantine_match_the_oracle(remerged):
     ]
     # a retry never reaches the marts: one row per order, each its latest snapshot
     assert rows("select count(*) from fct_orders") == [(len(expected.orders),)]
+
+
+def _lateness_marts(platform: Platform) -> dict[str, list[tuple[object, ...]]]:
+    with platform.connect() as conn:
+        return {table: table_rows(conn, table) for table in LATENESS_MARTS}
+
+
+def _same_value(spark: object, duck: object) -> bool:
+    """Equal, floats to 1e-9 relative (the engines sum shares in different orders)."""
+    if isinstance(spark, float) and isinstance(duck, float):
+        return spark == pytest.approx(duck, rel=1e-9)
+    return spark == duck
+
+
+def test_the_lateness_marts_on_spark_equal_duckdb_s_for_the_same_files(remerged, tmp_path):
+    """No oracle of its own: the DuckDB build of these marts is held to one in test_lateness,
+    so equality carries it over to Spark's `seconds_between`, percentiles and age spans."""
+    spark = _lateness_marts(remerged.platform)
+    with platform_at(tmp_path) as duck:
+        # the module's history step for step: which days revenue_daily holds (and so the
+        # curve's window) depends on it, e.g. a day emptied by a re-date stays as a zero row
+        # only if it had been merged before
+        duck.land(on_time_wave())
+        assert duck.run_job("ingest_orders_job").success
+        assert duck.remerge(FIRST, LAST).success
+        duck.land(late_wave())
+        assert duck.remerge("2026-03-08", LAST).success
+        assert duck.remerge(FIRST, LAST).success
+        expected = _lateness_marts(duck)
+    for table in LATENESS_MARTS:
+        assert len(spark[table]) == len(expected[table]) > 0, table
+        for spark_row, duck_row in zip(spark[table], expected[table], strict=True):
+            assert all(map(_same_value, spark_row, duck_row)), (table, spark_row, duck_row)
