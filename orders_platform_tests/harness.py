@@ -99,13 +99,12 @@ class Platform:
 def table_rows(
     conn: duckdb.DuckDBPyConnection, table: str, leave_out: tuple[str, ...] = AUDIT_COLUMNS
 ) -> list[tuple[Any, ...]]:
-    """All rows of `table` except the `leave_out` columns, sorted, columns in name order (so
-    a Spark table, whose partition columns come last, compares equal to DuckDB's)."""
+    """All rows of `table` except the `leave_out` columns, sorted."""
     columns = [
         name
         for (name,) in conn.execute(
             "select column_name from information_schema.columns "
-            "where table_name = ? order by column_name",
+            "where table_name = ? order by ordinal_position",
             [table],
         ).fetchall()
         if name not in leave_out
