@@ -34,6 +34,8 @@ setup(
         ],
         "dev": [
             "pytest==9.2.0",
+            # test files side by side on both cores (`make test` runs -n 2)
+            "pytest-xdist==3.8.0",
             "hypothesis==6.170.15",
             # drives Debian's /usr/bin/chromium in `make e2e`; its own browser download is
             # never used (it cannot reach its download host here)

@@ -1,15 +1,78 @@
-"""Shared fixtures. The dbt manifest must exist (`make manifest`, run by `make test`)."""
+"""Shared fixtures. The dbt manifest must exist (`make manifest`, run by `make test`).
+
+The merged histories are built once per session (`orders_platform_tests.snapshots`) and
+each test gets its own copy, so a test may write to its platform freely.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from orders_platform.settings import DBT_PROJECT_DIR
 from orders_platform_tests.fixtures.late_events import on_time_wave
 from orders_platform_tests.harness import Platform, platform_at
+from orders_platform_tests.snapshots import (
+    Snapshot,
+    SnapshotStore,
+    land_late_wave,
+    merge_on_time_wave,
+    platform_copy,
+    remerge_again,
+    remerge_late_wave,
+    store_for,
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each xdist worker its own dbt target directory.
+
+    dagster-dbt seeds every invocation with `$DBT_TARGET_PATH/partial_parse.msgpack`, and dbt
+    discards that file when the profile (the warehouse path) differs from the one it was
+    written for. One file per worker keeps the workers from invalidating each other's.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ["DBT_TARGET_PATH"] = str(DBT_PROJECT_DIR / "target" / worker)
+
+
+@pytest.fixture(scope="session")
+def snapshots(tmp_path_factory: pytest.TempPathFactory) -> SnapshotStore:
+    return store_for(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def merged_snapshot(snapshots: SnapshotStore) -> Snapshot:
+    return snapshots.get("merged", merge_on_time_wave)
+
+
+@pytest.fixture(scope="session")
+def late_landed_snapshot(snapshots: SnapshotStore, merged_snapshot: Snapshot) -> Snapshot:
+    return snapshots.get("late_landed", land_late_wave, base=merged_snapshot)
+
+
+@pytest.fixture(scope="session")
+def late_merged_snapshot(snapshots: SnapshotStore, late_landed_snapshot: Snapshot) -> Snapshot:
+    return snapshots.get("late_merged", remerge_late_wave, base=late_landed_snapshot)
+
+
+@pytest.fixture(scope="session")
+def remerged_again_snapshot(snapshots: SnapshotStore, late_merged_snapshot: Snapshot) -> Snapshot:
+    return snapshots.get("remerged_again", remerge_again, base=late_merged_snapshot)
+
+
+@pytest.fixture(scope="session")
+def platforms_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this worker's tests copy their snapshots: the same path for every test, so the
+    warehouse path in dbt's profile stays the same and dbt keeps its partial parse."""
+    return tmp_path_factory.getbasetemp() / "platforms"
 
 
 @pytest.fixture
-def platform(tmp_path) -> Platform:
+def platform(tmp_path) -> Iterator[Platform]:
     with platform_at(tmp_path) as p:
         yield p
 
@@ -22,8 +85,22 @@ def on_time_platform(platform: Platform) -> Platform:
 
 
 @pytest.fixture
-def merged_platform(on_time_platform: Platform) -> Platform:
-    """On-time wave landed, staging built, and 2026-03-01..14 merged once."""
-    assert on_time_platform.run_job("ingest_orders_job").success
-    assert on_time_platform.remerge("2026-03-01", "2026-03-14").success
-    return on_time_platform
+def merged_platform(merged_snapshot: Snapshot, platforms_dir: Path) -> Iterator[Platform]:
+    """On-time wave landed, staging built, and 2026-03-01..14 merged once (a copy)."""
+    with platform_copy(merged_snapshot, platforms_dir / "merged") as p:
+        yield p
+
+
+@pytest.fixture
+def late_landed_platform(late_landed_snapshot: Snapshot, platforms_dir: Path) -> Iterator[Platform]:
+    """`merged_platform` with the late wave landed but not yet merged (a copy)."""
+    with platform_copy(late_landed_snapshot, platforms_dir / "late_landed") as p:
+        yield p
+
+
+@pytest.fixture
+def late_merged_platform(late_merged_snapshot: Snapshot, platforms_dir: Path) -> Iterator[Platform]:
+    """The late wave re-merged over 03-01..14 (a copy); the re-merge's run id and webhook
+    messages are in `late_merged_snapshot.facts`."""
+    with platform_copy(late_merged_snapshot, platforms_dir / "late_merged") as p:
+        yield p

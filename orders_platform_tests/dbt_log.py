@@ -1,12 +1,13 @@
 """Follow the debug log of the dbt invocation a Dagster run starts, as it is written.
 
 dagster-dbt gives every invocation its own target directory,
-`dbt/target/<op name>-<first 7 characters of the run id>-<random>/`, and dbt writes its JSON
+`$DBT_TARGET_PATH/<op name>-<first 7 characters of the run id>-<random>/`, and dbt writes its JSON
 debug log (`dbt.log`) there. Fault tests read it to act at a precise point of the build
 (a model started, committed, a statement issued) and to check the SQL dbt sent.
 """
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,12 @@ from typing import Any
 from orders_platform.settings import DBT_PROJECT_DIR
 
 DAILY_OP = "orders_daily_dbt_models"
+
+
+def dbt_target_dir() -> Path:
+    """Where dagster-dbt puts each invocation's target directory (`$DBT_TARGET_PATH`, which
+    the test session sets per xdist worker, else `dbt/target`)."""
+    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
 
 
 @dataclass
@@ -26,7 +33,7 @@ class DbtDebugLog:
 
     def path(self) -> Path | None:
         pattern = f"{self.op_name}-{self.run_id[:7]}-*/dbt.log"
-        found = sorted((DBT_PROJECT_DIR / "target").glob(pattern))
+        found = sorted(dbt_target_dir().glob(pattern))
         return found[0] if found else None
 
     def poll(self) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import AssetCheckEvaluation, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -29,6 +30,7 @@ from orders_platform.definitions import defs
 from orders_platform.ingestion.loader import LoadReport, load_new_files
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.sensors.late_data import record_day_versions
+from orders_platform.settings import REPO_ROOT
 from orders_platform_tests.fixtures.late_events import LandingFile, write_files
 
 # Audit columns say when a row was last merged; content checksums leave them out.
@@ -85,6 +87,13 @@ class Platform:
             **kwargs,
         )
 
+    def check_evaluations(self, run_id: str) -> list[AssetCheckEvaluation]:
+        """The asset check results a run recorded, read back from the instance."""
+        records = self.instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
+        ).records
+        return [record.event_log_entry.dagster_event.event_specific_data for record in records]
+
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
             return conn.execute(sql, params or []).fetchall()
@@ -112,8 +121,20 @@ def table_rows(
     return conn.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
 
 
+def _instance(root: Path, *, persistent: bool) -> DagsterInstance:
+    """An in-memory instance, or one kept in `root/dagster_home` (so the whole platform
+    directory can be copied) with the project's dagster.yaml."""
+    if not persistent:
+        return DagsterInstance.ephemeral()
+    home = root / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    return DagsterInstance.from_config(str(home))
+
+
 @contextmanager
-def platform_at(root: Path) -> Iterator[Platform]:
+def platform_at(root: Path, *, persistent: bool = False) -> Iterator[Platform]:
     """Point the platform's environment at `root` for the duration of the block."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ORDERS_ENGINE", "duckdb")  # also inside a Spark platform's block
@@ -121,7 +142,7 @@ def platform_at(root: Path) -> Iterator[Platform]:
         mp.setenv("ORDERS_LANDING_DIR", str(root / "landing"))
         mp.setenv("ORDERS_DBT_TARGET", "dev")
         mp.setenv("DO_NOT_TRACK", "1")
-        with DagsterInstance.ephemeral() as instance:
+        with _instance(root, persistent=persistent) as instance:
             yield Platform(root=root, instance=instance)
 
 

@@ -11,7 +11,7 @@ from dagster._core.storage.tags import (
 
 from orders_platform.checks.freshness import yesterday_freshness
 from orders_platform.checks.schema import schema_diff
-from orders_platform_tests.fixtures.late_events import both_waves, late_wave
+from orders_platform_tests.fixtures.late_events import both_waves
 
 FIRST, LAST = "2026-03-01", "2026-03-14"
 FOURTEEN_DAYS = [(date(2026, 3, 1) + timedelta(days=n)).isoformat() for n in range(14)]
@@ -19,10 +19,16 @@ FCT_RECONCILES = "reconciles_with_landing_fct_orders_orders"
 REVENUE_RECONCILES = "reconciles_with_landing_revenue_daily_daily"
 
 
-def by_partition(result, check_name):
+def by_partition(result_or_evaluations, check_name):
+    """One check's evaluations by partition, from a run result or a list of evaluations."""
+    evaluations = (
+        result_or_evaluations
+        if isinstance(result_or_evaluations, list)
+        else result_or_evaluations.get_asset_check_evaluations()
+    )
     return {
         evaluation.partition: evaluation
-        for evaluation in result.get_asset_check_evaluations()
+        for evaluation in evaluations
         if evaluation.check_name == check_name
     }
 
@@ -38,10 +44,10 @@ def metadata_text(evaluation, key):
 
 
 @pytest.mark.slow
-def test_a_14_day_range_run_records_every_check_for_each_day(merged_platform):
-    merged_platform.land(late_wave())
-    result = merged_platform.remerge(FIRST, LAST)
-    assert result.success
+def test_a_14_day_range_run_records_every_check_for_each_day(
+    late_merged_platform, late_merged_snapshot
+):
+    result = late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
     for check in (FCT_RECONCILES, REVENUE_RECONCILES, "unique_fct_orders_order_id"):
         evaluations = by_partition(result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
@@ -161,17 +167,17 @@ def test_schema_diff_names_added_removed_and_retyped_columns():
 
 
 @pytest.mark.slow
-def test_a_column_added_to_a_mart_is_reported(merged_platform):
-    result = merged_platform.remerge(LAST, LAST)
+def test_a_column_added_to_a_mart_is_reported(late_merged_platform, late_merged_snapshot):
+    # the late re-merge is revenue_daily's second materialization: compared, unchanged
     [unchanged] = [
         e
-        for e in result.get_asset_check_evaluations()
+        for e in late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
         if e.check_name == "column_schema_unchanged" and e.asset_key.path == ["revenue_daily"]
     ]
     assert unchanged.passed
-    with merged_platform.connect() as conn:
+    with late_merged_platform.connect() as conn:
         conn.execute("alter table revenue_daily add column note varchar")
-    result = merged_platform.remerge(LAST, LAST)
+    result = late_merged_platform.remerge(LAST, LAST)
     assert result.success
     [changed] = [
         e

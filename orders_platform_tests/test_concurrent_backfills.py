@@ -30,7 +30,7 @@ from orders_platform_tests.dagster_dev import (
 )
 from orders_platform_tests.dbt_log import DbtDebugLog
 from orders_platform_tests.expectations import expected_from
-from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
+from orders_platform_tests.fixtures.late_events import both_waves
 from orders_platform_tests.harness import Platform, platform_at
 from orders_platform_tests.tables import MARTS, marts_contents
 
@@ -48,14 +48,6 @@ BACKFILLED = (*MARTS, "revenue_daily_revisions", "revenue_daily_history", "finan
 def days(first: str, last: str) -> list[str]:
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
-
-
-def build_history(platform: Platform) -> None:
-    """On-time wave merged for 03-01..14, then the late wave landed but not yet merged."""
-    platform.land(on_time_wave())
-    assert platform.run_job("ingest_orders_job").success
-    assert platform.remerge(*FIRST_RANGE).success
-    platform.land(late_wave())
 
 
 class Reader(threading.Thread):
@@ -134,12 +126,14 @@ def lock_errors(instance: DagsterInstance, run_id: str) -> list[str]:
 
 
 def test_overlapping_backfills_at_the_same_moment_run_one_at_a_time_and_equal_one_clean_run(
-    tmp_path, monkeypatch
+    late_landed_snapshot, tmp_path, monkeypatch
 ):
-    home = isolated_dagster_home(tmp_path, monkeypatch)
+    # on-time wave merged for 03-01..14 (FIRST_RANGE), then the late wave landed, not merged
+    root = tmp_path / "platform"
+    late_landed_snapshot.copy_to(root)
+    home = isolated_dagster_home(root, monkeypatch)
     with DagsterInstance.from_config(str(home)) as instance:
-        platform = Platform(root=tmp_path, instance=instance)
-        build_history(platform)
+        platform = Platform(root=root, instance=instance)
         runs_before = {run.run_id for run in instance.get_runs()}
 
         # the reference: the same warehouse, re-merged over the union range in one run, apart

@@ -22,7 +22,7 @@ from orders_platform_tests.dagster_dev import (
     remerge_sensor,
     wait_for,
 )
-from orders_platform_tests.fixtures.late_events import event_line, on_time_wave
+from orders_platform_tests.fixtures.late_events import event_line
 from orders_platform_tests.harness import Platform, Receiver
 
 pytestmark = pytest.mark.slow
@@ -59,16 +59,14 @@ def day_stale_everywhere(statuses: dict[str, dict[str, str]]) -> dict | None:
 
 
 def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_message(
-    tmp_path, monkeypatch
+    merged_snapshot, tmp_path, monkeypatch
 ):
-    home = isolated_dagster_home(tmp_path, monkeypatch)
-
-    # the history, merged before the server starts (same instance the server will use)
+    # the history, merged before the server starts (its instance is the one the server uses)
+    root = tmp_path / "platform"
+    merged_snapshot.copy_to(root)
+    home = isolated_dagster_home(root, monkeypatch)
     with DagsterInstance.from_config(str(home)) as instance:
-        platform = Platform(root=tmp_path, instance=instance)
-        platform.land(on_time_wave())
-        assert platform.run_job("ingest_orders_job").success
-        assert platform.remerge("2026-03-01", "2026-03-14").success
+        platform = Platform(root=root, instance=instance)
         [(amount, before)] = platform.rows(
             "select amount, (select net_revenue from revenue_daily where order_date = ?) "
             "from fct_orders where order_id = 'o-0302-1'",
@@ -100,7 +98,7 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             "2026-03-02T09:00:00Z",
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        write_complete_file(tmp_path / "landing" / "late-e2e.jsonl", [late])
+        write_complete_file(root / "landing" / "late-e2e.jsonl", [late])
 
         stale = wait_for(
             f"{DAY} to read STALE",
@@ -124,7 +122,7 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
         # healed without a detour: no run was launched before its inputs were ready
         assert graphql(port, FAILED_RUNS)["runsOrError"]["results"] == []
 
-    with connect_warehouse(tmp_path / "warehouse.duckdb", read_only=True) as conn:
+    with connect_warehouse(root / "warehouse.duckdb", read_only=True) as conn:
         revisions = conn.execute(
             "select net_revenue_delta, net_revenue from revenue_daily_revisions "
             "where order_date = ? and not is_first_version",

@@ -16,9 +16,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from orders_platform.settings import DBT_PROJECT_DIR, REPO_ROOT
+from orders_platform_tests.dbt_log import dbt_target_dir
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
 from orders_platform_tests.harness import Platform
+from orders_platform_tests.snapshots import platform_copy
 
 pytestmark = pytest.mark.slow
 
@@ -62,9 +64,7 @@ def dbt_commands(instance: DagsterInstance, run_id: str) -> list[str]:
 
 def dbt_window(run_id: str) -> tuple[str, str]:
     """The window dbt merged in a run of the daily dbt assets, from its run_results.json."""
-    (path,) = (DBT_PROJECT_DIR / "target").glob(
-        f"orders_daily_dbt_models-{run_id[:7]}-*/run_results.json"
-    )
+    (path,) = dbt_target_dir().glob(f"orders_daily_dbt_models-{run_id[:7]}-*/run_results.json")
     env = json.loads(path.read_text())["metadata"]["env"]
     return env["ORDERS_WINDOW_START"], env["ORDERS_WINDOW_END"]
 
@@ -73,48 +73,50 @@ def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(merged_platform):
     assert_matches_oracle(merged_platform, on_time_wave())
 
 
-def test_a_late_wave_is_re_merged_day_by_day_to_the_cent(merged_platform):
-    merged_platform.land(late_wave())
-    assert merged_platform.remerge(FIRST, LAST).success
-    assert_matches_oracle(merged_platform, both_waves())
+def test_a_late_wave_is_re_merged_day_by_day_to_the_cent(late_merged_platform):
+    assert_matches_oracle(late_merged_platform, both_waves())
     # 2026-03-07 lost its only order to a re-date: kept as an explicit zero, not left stale
-    assert merged_platform.rows(
+    assert late_merged_platform.rows(
         "select orders, net_revenue from revenue_daily where order_date = '2026-03-07'"
     ) == [(0, Decimal("0.00"))]
 
 
-def test_a_window_re_merge_also_fixes_the_day_a_re_dated_order_left(merged_platform):
-    merged_platform.land(late_wave())
+def test_a_window_re_merge_also_fixes_the_day_a_re_dated_order_left(late_landed_platform):
     # o-0307-1 moves from 03-07 to 03-08; only 03-08..03-14 is re-merged
-    assert merged_platform.remerge("2026-03-08", LAST).success
-    assert merged_platform.rows(
+    assert late_landed_platform.remerge("2026-03-08", LAST).success
+    assert late_landed_platform.rows(
         "select order_date, previous_order_date from fct_orders where order_id = 'o-0307-1'"
     ) == [(date(2026, 3, 8), date(2026, 3, 7))]
-    assert merged_platform.rows(
+    assert late_landed_platform.rows(
         "select orders from revenue_daily where order_date = '2026-03-07'"
     ) == [(0,)]
-    assert merged_platform.rows("select count(*) - count(distinct order_id) from fct_orders") == [
-        (0,)
-    ]
+    assert late_landed_platform.rows(
+        "select count(*) - count(distinct order_id) from fct_orders"
+    ) == [(0,)]
 
 
-def test_re_running_the_same_range_leaves_identical_table_checksums(merged_platform):
-    merged_platform.land(late_wave())
-    assert merged_platform.remerge(FIRST, LAST).success
-    before = {t: merged_platform.checksum(t) for t in ("fct_orders", "revenue_daily")}
-    assert merged_platform.remerge(FIRST, LAST).success
-    assert {t: merged_platform.checksum(t) for t in before} == before
+def test_re_running_the_same_range_leaves_identical_table_checksums(
+    late_merged_snapshot, remerged_again_snapshot, tmp_path
+):
+    tables = ("fct_orders", "revenue_daily")
+    with platform_copy(late_merged_snapshot, tmp_path / "once") as once:
+        before = {t: once.checksum(t) for t in tables}
+    with platform_copy(remerged_again_snapshot, tmp_path / "twice") as twice:
+        assert twice.instance.get_run_by_id(remerged_again_snapshot.facts["run_id"]).is_success
+        assert {t: twice.checksum(t) for t in tables} == before
 
 
-def test_a_14_partition_backfill_is_one_run_with_one_dbt_invocation(merged_platform):
-    merged_platform.land(late_wave())
-    result = merged_platform.remerge(FIRST, LAST)
-    assert result.success
-    commands = dbt_commands(merged_platform.instance, result.run_id)
+def test_a_14_partition_backfill_is_one_run_with_one_dbt_invocation(
+    late_merged_platform, late_merged_snapshot
+):
+    run_id = late_merged_snapshot.facts["run_id"]
+    commands = dbt_commands(late_merged_platform.instance, run_id)
     assert len(commands) == 1
     # the window reached dbt: dbt records its DBT_ENV_CUSTOM_ENV_* settings in run_results.json
-    assert dbt_window(result.run_id) == ("2026-03-01", "2026-03-15")
-    partitions = merged_platform.instance.get_materialized_partitions(AssetKey("revenue_daily"))
+    assert dbt_window(run_id) == ("2026-03-01", "2026-03-15")
+    partitions = late_merged_platform.instance.get_materialized_partitions(
+        AssetKey("revenue_daily")
+    )
     assert len(partitions) == 14
 
 
@@ -161,28 +163,25 @@ def test_plain_dbt_build_with_the_lookback_converges_to_the_same_tables(platform
     assert unit.stdout.count("PASS fct_orders::fct_orders_") == 3
 
 
-def test_full_refresh_on_prod_is_refused_by_dbt_itself(platform):
+def test_full_refresh_on_prod_is_refused_by_dbt_itself(merged_platform):
     env = {
         **os.environ,
-        "ORDERS_WAREHOUSE": str(platform.warehouse),
+        "ORDERS_WAREHOUSE": str(merged_platform.warehouse),
         "ORDERS_DBT_TARGET": "prod",
         "DO_NOT_TRACK": "1",
     }
-    platform.land(on_time_wave())
-    assert _dbt("build", "--exclude", "test_type:unit", env=env).returncode == 0
-    before = {t: platform.checksum(t) for t in ("fct_orders", "revenue_daily")}
+    before = {t: merged_platform.checksum(t) for t in ("fct_orders", "revenue_daily")}
     refused = _dbt("build", "--full-refresh", "--target", "prod", env=env)
     assert refused.returncode != 0
     assert "Refusing --full-refresh on target 'prod'" in refused.stdout
     assert "OK created" not in refused.stdout
-    assert {t: platform.checksum(t) for t in before} == before
+    assert {t: merged_platform.checksum(t) for t in before} == before
 
 
-def test_the_cli_materializes_a_partition_range_as_one_run(merged_platform, tmp_path):
+def test_the_cli_materializes_a_partition_range_as_one_run(late_landed_platform, tmp_path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    merged_platform.land(late_wave())
     completed = subprocess.run(
         [
             str(Path(sys.executable).with_name("dagster")),
@@ -206,4 +205,4 @@ def test_the_cli_materializes_a_partition_range_as_one_run(merged_platform, tmp_
         runs = instance.get_runs()
         assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]
         assert len(dbt_commands(instance, runs[0].run_id)) == 1
-    assert_matches_oracle(merged_platform, both_waves())
+    assert_matches_oracle(late_landed_platform, both_waves())

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from orders_platform_tests.expectations import expected_from
-from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
-from orders_platform_tests.harness import Receiver
+from orders_platform_tests.fixtures.late_events import both_waves, on_time_wave
+from orders_platform_tests.snapshots import platform_copy
 
 pytestmark = pytest.mark.slow
 
@@ -48,37 +48,37 @@ def test_every_day_starts_with_a_first_version(merged_platform):
     assert len(rows) == len(first)
 
 
-def test_a_late_wave_adds_one_revision_per_changed_day_with_its_delta(merged_platform):
-    merged_platform.land(late_wave())
-    result = merged_platform.remerge(FIRST, LAST)
-    revisions = merged_platform.rows(
+def test_a_late_wave_adds_one_revision_per_changed_day_with_its_delta(
+    late_merged_platform, late_merged_snapshot
+):
+    revisions = late_merged_platform.rows(
         "select order_date, orders_delta, net_revenue_delta, revised_by_run, arrival_load_ids "
         "from revenue_daily_revisions where not is_first_version"
     )
     assert {day: (orders, net) for day, orders, net, _, _ in revisions} == expected_changes()
-    assert {run for *_, run, _ in revisions} == {result.run_id}
+    assert {run for *_, run, _ in revisions} == {late_merged_snapshot.facts["run_id"]}
     assert all(loads for *_, loads in revisions), "every revision names its arrival batches"
 
 
-def test_a_re_merge_that_changes_nothing_adds_no_revision(merged_platform):
-    merged_platform.land(late_wave())
-    assert merged_platform.remerge(FIRST, LAST).success
-    before = merged_platform.rows("select count(*) from revenue_daily_revisions")
-    assert merged_platform.remerge(FIRST, LAST).success
-    assert merged_platform.rows("select count(*) from revenue_daily_revisions") == before
+def test_a_re_merge_that_changes_nothing_adds_no_revision(
+    late_merged_snapshot, remerged_again_snapshot, tmp_path
+):
+    count = "select count(*) from revenue_daily_revisions"
+    with platform_copy(late_merged_snapshot, tmp_path / "once") as once:
+        before = once.rows(count)
+    with platform_copy(remerged_again_snapshot, tmp_path / "twice") as twice:
+        assert twice.rows(count) == before
 
 
-def test_the_history_answers_revenue_as_known_at_a_time(merged_platform):
-    merged_platform.land(late_wave())
-    assert merged_platform.remerge(FIRST, LAST).success
-    [(first_known, revised)] = merged_platform.rows(
+def test_the_history_answers_revenue_as_known_at_a_time(late_merged_platform):
+    [(first_known, revised)] = late_merged_platform.rows(
         "select min(valid_from), max(valid_from) from revenue_daily_history "
         "where order_date = '2026-03-02'"
     )
     assert first_known < revised
 
     def known_at(moment):
-        return merged_platform.rows(
+        return late_merged_platform.rows(
             "select net_revenue from revenue_daily_history where order_date = '2026-03-02' "
             "and valid_from <= ? and (valid_to is null or valid_to > ?)",
             [moment, moment],
@@ -86,30 +86,27 @@ def test_the_history_answers_revenue_as_known_at_a_time(merged_platform):
 
     assert known_at(first_known) == [(Decimal("233.15"),)]
     assert known_at(revised) == [(Decimal("250.05"),)]
-    assert merged_platform.rows(
+    assert late_merged_platform.rows(
         "select net_revenue, first_reported_net_revenue, revised_since_first_report, is_revised "
         "from finance_revenue_daily where order_date = '2026-03-02'"
     ) == [(Decimal("250.05"), Decimal("233.15"), Decimal("16.90"), True)]
 
 
-def test_a_run_that_revises_history_posts_one_message(merged_platform, monkeypatch):
-    with Receiver() as receiver:
-        monkeypatch.setenv("ORDERS_SLACK_WEBHOOK_URL", receiver.url)
-        merged_platform.land(late_wave())
-        assert merged_platform.remerge(FIRST, LAST).success
-        assert merged_platform.remerge(FIRST, LAST).success  # nothing revised: no message
-    [message] = receiver.messages
+def test_a_run_that_revises_history_posts_one_message(
+    late_merged_snapshot, remerged_again_snapshot
+):
+    [message] = late_merged_snapshot.facts["messages"]
+    assert remerged_again_snapshot.facts["messages"] == []  # nothing revised: no message
     assert f"for {len(expected_changes())} day(s)" in message
     assert "• 2026-03-07: net revenue 41.20 → 0.00 (-41.20), orders 1 → 0" in message
 
 
-def test_a_failing_webhook_never_fails_the_run(merged_platform, monkeypatch):
+def test_a_failing_webhook_never_fails_the_run(late_landed_platform, monkeypatch):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("ORDERS_SLACK_WEBHOOK_URL", f"http://127.0.0.1:{closed_port}/hook")
-    merged_platform.land(late_wave())
-    result = merged_platform.remerge(FIRST, LAST)
+    result = late_landed_platform.remerge(FIRST, LAST)
     assert result.success
     [observation] = [
         e.event_specific_data.asset_observation
