@@ -61,7 +61,7 @@ e2e: $(MANIFEST)
 	$(BIN)/python -m pytest -m browser orders_platform_tests/e2e; status=$$?; \
 	echo "e2e screenshots: $${E2E_ARTIFACTS:-$(CURDIR)/e2e-artifacts}"; exit $$status
 
-# Benchmarks at real volume (README "Performance"). Sizes from BENCH_DAYS, BENCH_EVENTS_PER_DAY,
+# Benchmarks at real volume (docs/performance.md). Sizes from BENCH_DAYS, BENCH_EVENTS_PER_DAY,
 # BENCH_HISTORY_DAYS, BENCH_REPEATS, BENCH_DIR, or flags in BENCH_ARGS (e.g. BENCH_ARGS=--keep);
 # then DuckDB beside Spark at a small size (BENCH_COMPARE_DAYS, BENCH_COMPARE_EVENTS_PER_DAY,
 # flags in BENCH_COMPARE_ARGS).

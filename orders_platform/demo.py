@@ -154,7 +154,7 @@ def main() -> int:
     with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
         recommendation = read_recommendation(conn)
     if recommendation is not None:
-        print("\nHow late is our data? (README: How late is our data?)")
+        print("\nHow late is our data? (docs/lateness.md)")
         print(recommendation.summary())
     mismatches = [d for d in days if not d.matches]
     print(

@@ -94,7 +94,7 @@ def open_asset_graph(browser: Browser, base: str) -> None:
 
 
 def launch_remerge_backfill(browser: Browser, base: str) -> str:
-    """The README's runbook, in the UI. Returns the backfill id the UI reports."""
+    """The runbook (docs/operations.md), in the UI. Returns the backfill id the UI reports."""
     page = browser.page
     page.goto(f"{base}/asset-groups")
     page.locator(".CodeMirror").first.click()  # the "Search and filter assets" box
