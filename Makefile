@@ -11,6 +11,8 @@ export DO_NOT_TRACK := 1
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 HOST ?= 127.0.0.1
 PORT ?= 3000
+# pytest-xdist workers for `make test` (one per core here)
+TEST_WORKERS ?= 2
 
 .PHONY: install manifest demo test lint e2e dev bench clean test-spark install-spark
 
@@ -37,7 +39,7 @@ lint: $(STAMP)
 	mkdir -p data && ORDERS_WAREHOUSE=$(CURDIR)/data/.lint.duckdb $(BIN)/sqlfluff lint dbt/models
 
 test: $(MANIFEST) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # ORDERS_ENGINE=spark: Java 17+ (scripts/install-java installs Debian's JRE when it can) and
 # the `spark` extra, then the tests with pytest marker `spark` (the late-event fixture and the

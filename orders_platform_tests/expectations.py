@@ -23,6 +23,7 @@ __all__ = [
     "Expectations",
     "ExpectedOrder",
     "Snapshot",
+    "classify_file",
     "classify_line",
     "expected_from",
     "parse_amount",
@@ -45,12 +46,18 @@ REASON_CODES: tuple[str, ...] = (
     "event_time_before_order_placed",
     "event_time_after_arrival",
 )
+# checked before all of the above, on a line's bytes: a line that is not utf-8 text.
+INVALID_UTF8 = "invalid_utf8"
 STATUSES: frozenset[str] = frozenset(
     {"placed", "paid", "shipped", "delivered", "cancelled", "refunded"}
 )
 _NOT_REVENUE = frozenset({"cancelled", "refunded"})
 _MAX_AHEAD_OF_ARRIVAL = timedelta(hours=24)
 _CENT = Decimal("0.01")
+# what a blank line may hold: ascii whitespace only (not unicode spaces such as u+0085)
+_ASCII_WHITESPACE = " \t\n\f\r"
+# money is stored as decimal(18, 2): amounts of 10^16 or more do not fit
+_AMOUNT_LIMIT = Decimal(10) ** 16
 
 # iso-8601 with a mandatory offset; ascii digits only (\d would admit other scripts).
 _TIMESTAMP = re.compile(
@@ -192,7 +199,7 @@ def parse_amount(value: Any) -> Decimal | None:
         amount = Decimal(value)
     else:
         return None
-    if not amount.is_finite() or _decimal_places(amount) > 2:
+    if not amount.is_finite() or _decimal_places(amount) > 2 or abs(amount) >= _AMOUNT_LIMIT:
         return None
     return amount
 
@@ -208,7 +215,7 @@ def parse_line(raw: str, arrived_at: datetime) -> tuple[str | None, Snapshot | N
     """(reason, None) for a rejected line, (None, snapshot) for a valid one."""
     if raw.endswith("\r"):
         raw = raw[:-1]
-    if raw.strip() == "":
+    if raw.strip(_ASCII_WHITESPACE) == "":
         return "blank_line", None
     try:
         obj = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
@@ -251,6 +258,26 @@ def parse_line(raw: str, arrived_at: datetime) -> tuple[str | None, Snapshot | N
 def classify_line(raw: str, arrived_at: datetime) -> str | None:
     """reason code for a rejected line, None for a valid one (naive arrival = utc)."""
     return parse_line(raw, arrived_at)[0]
+
+
+def classify_file(data: bytes, arrived_at: datetime) -> list[str | None]:
+    """per line of a landing file's bytes, in order: None (loaded) or its reason code.
+
+    lines are split on \n only (a final newline adds no line); a line that is not valid
+    utf-8 is rejected as such before any other check.
+    """
+    chunks = data.split(b"\n")
+    if chunks[-1] == b"":
+        chunks.pop()
+    outcomes: list[str | None] = []
+    for chunk in chunks:
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            outcomes.append(INVALID_UTF8)
+            continue
+        outcomes.append(classify_line(text, arrived_at))
+    return outcomes
 
 
 def split_lines(text: str) -> list[str]:

@@ -1,8 +1,11 @@
-"""Property-based tests: whatever a producer ships, ingestion never crashes or loses a line.
+"""Property-based tests: whatever a producer ships, ingestion never crashes or loses a line,
+and every line ends where the contract says.
 
-Hypothesis runs derandomized, so CI sees the same inputs every time; the invariant checked
-for each generated file is the one the nothing-lost check enforces in production:
-lines = rows loaded + rows rejected, and the file is recorded as loaded.
+Hypothesis runs derandomized, so CI sees the same inputs every time. For each generated file,
+every line's outcome in the warehouse (loaded into orders_landing, or quarantined in
+orders_rejected with which reason) must equal the independent oracle's
+(`orders_platform_tests.expectations.classify_file`), line by line; the file's recorded line
+count must equal its lines.
 """
 
 import json
@@ -15,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orders_platform.ingestion.loader import load_new_files
+from orders_platform_tests.expectations import INVALID_UTF8, classify_file
 
 ARRIVAL = datetime(2026, 3, 20, tzinfo=UTC)
 FUZZ = settings(
@@ -35,13 +39,9 @@ VALID = {
 }
 
 
-def expected_lines(data: bytes) -> int:
-    chunks = data.split(b"\n")
-    return len(chunks) - 1 if chunks[-1] == b"" else len(chunks)
-
-
-def ingest(data: bytes) -> tuple[int, int, int, int]:
-    """(lines recorded, loaded rows, rejected rows, files recorded) for one file of `data`."""
+def ingest(data: bytes) -> tuple[list[str | None], int, int]:
+    """Load one file of `data`; returns each line's outcome (None: loaded, else the reason it
+    was quarantined with), the line count recorded for the file, and the files recorded."""
     with tempfile.TemporaryDirectory() as tmp:
         landing = Path(tmp) / "landing"
         landing.mkdir()
@@ -49,35 +49,47 @@ def ingest(data: bytes) -> tuple[int, int, int, int]:
         conn = duckdb.connect(str(Path(tmp) / "w.duckdb"))
         try:
             load_new_files(conn, landing, ingested_at=ARRIVAL)
-            return conn.execute(
-                """
-                select
-                    (select coalesce(sum(line_count), 0) from orders_landing_files),
-                    (select count(*) from orders_landing),
-                    (select count(*) from orders_rejected),
-                    (select count(*) from orders_landing_files)
-                """
+            loaded = [
+                n
+                for (n,) in conn.execute("select source_line_number from orders_landing").fetchall()
+            ]
+            rejected = conn.execute(
+                "select source_line_number, reason from orders_rejected"
+            ).fetchall()
+            recorded_lines, files = conn.execute(
+                "select coalesce(sum(line_count), 0), count(*) from orders_landing_files"
             ).fetchone()
         finally:
             conn.close()
+    outcomes: dict[int, list[str | None]] = {}
+    for line in loaded:
+        outcomes.setdefault(line, []).append(None)
+    for line, reason in rejected:
+        outcomes.setdefault(line, []).append(reason)
+    # every line number exactly once, in either table
+    assert sorted(outcomes) == list(range(1, len(outcomes) + 1))
+    assert all(len(found) == 1 for found in outcomes.values()), outcomes
+    return [outcomes[n][0] for n in sorted(outcomes)], recorded_lines, files
 
 
-def assert_nothing_lost(data: bytes) -> None:
-    lines, loaded, rejected, files = ingest(data)
+def assert_as_the_oracle_classifies(data: bytes) -> None:
+    outcomes, recorded_lines, files = ingest(data)
+    expected = classify_file(data, ARRIVAL)
     assert files == 1
-    assert lines == expected_lines(data) == loaded + rejected
+    assert recorded_lines == len(expected)
+    assert outcomes == expected
 
 
 @FUZZ
 @given(st.binary(max_size=2000))
-def test_random_bytes_never_crash_and_never_lose_a_line(data):
-    assert_nothing_lost(data)
+def test_random_bytes_are_each_loaded_or_quarantined_as_the_oracle_says(data):
+    assert_as_the_oracle_classifies(data)
 
 
 @FUZZ
 @given(st.lists(st.text(max_size=200).filter(lambda t: "\n" not in t), max_size=30))
-def test_random_text_lines_never_crash_and_never_lose_a_line(lines):
-    assert_nothing_lost("\n".join(lines).encode())
+def test_random_text_lines_are_each_loaded_or_quarantined_as_the_oracle_says(lines):
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
 
 
 json_values = st.recursive(
@@ -91,9 +103,9 @@ json_values = st.recursive(
 
 @FUZZ
 @given(st.lists(st.dictionaries(st.sampled_from(list(VALID)), json_values), max_size=20))
-def test_events_with_arbitrary_field_values_are_loaded_or_quarantined(events):
+def test_events_with_arbitrary_field_values_are_loaded_or_quarantined_as_the_oracle_says(events):
     lines = [json.dumps({**VALID, **event}, allow_nan=True) for event in events]
-    assert_nothing_lost("\n".join(lines).encode())
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
 
 
 def test_hostile_lines_are_each_quarantined_with_a_reason():
@@ -107,14 +119,21 @@ def test_hostile_lines_are_each_quarantined_with_a_reason():
         '{"only": "a header-like line"}',
     ]
     data = "\n".join(hostile).encode()
-    lines, loaded, rejected, _ = ingest(data)
-    assert (lines, loaded, rejected) == (len(hostile), 0, len(hostile))
+    assert_as_the_oracle_classifies(data)
+    outcomes, _, _ = ingest(data)
+    assert None not in outcomes
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_as_such():
+    valid = json.dumps(VALID).encode()
+    outcomes, _, _ = ingest(valid + b"\n\xff\xfe\n" + valid.replace(b"e-1", b"e-2"))
+    assert outcomes == [None, INVALID_UTF8, None]
 
 
 def test_minus_zero_is_a_valid_amount():
-    _, loaded, rejected, _ = ingest(json.dumps({**VALID, "amount": -0.0}).encode())
-    assert (loaded, rejected) == (1, 0)
+    outcomes, _, _ = ingest(json.dumps({**VALID, "amount": -0.0}).encode())
+    assert outcomes == [None]
 
 
 def test_an_empty_file_is_recorded_with_no_lines():
-    assert ingest(b"") == (0, 0, 0, 1)
+    assert ingest(b"") == ([], 0, 1)

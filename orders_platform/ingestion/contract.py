@@ -14,11 +14,14 @@ NON_REVENUE_STATUSES: tuple[str, ...] = ("cancelled", "refunded")
 # Checked in this order; a line is quarantined with the first reason that applies.
 REJECT_REASONS: dict[str, str] = {
     "invalid_utf8": "the line is not valid UTF-8",
-    "blank_line": "the line is empty or only whitespace",
+    "blank_line": "the line is empty or only ASCII whitespace (space, tab, form feed, CR)",
     "malformed_json": "the line is not a JSON object",
     "missing_id": "event_id, order_id or customer_id is missing, empty or not a string",
     "unknown_status": "status is not one of " + ", ".join(STATUSES),
-    "invalid_amount": "amount is missing, not a finite number, or has more than 2 decimals",
+    "invalid_amount": (
+        "amount is missing, not a finite number, has more than 2 decimals, "
+        "or is 10^16 or more (it must fit decimal(18, 2))"
+    ),
     "negative_amount": "amount is below zero",
     "invalid_timestamp": "order_placed_at or event_time is unparseable or has no UTC offset",
     "event_time_before_order_placed": "event_time is earlier than order_placed_at",
