@@ -1,1 +1,1 @@
-"""Asset checks: per-partition dbt test results, nothing-lost, freshness, schema changes."""
+"""Asset checks: per-partition dbt test results, freshness, lateness coverage, schema changes."""

@@ -34,8 +34,8 @@ from dagster import (
     TableSchema,
 )
 
-from orders_platform.checks.reports import markdown_table, plain
 from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
+from orders_platform.metadata import markdown_table, plain
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_FAILURE_ROWS = 1000

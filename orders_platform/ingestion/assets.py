@@ -8,9 +8,9 @@ from dagster import (
 )
 
 from orders_platform import settings
-from orders_platform.checks.landing import NOTHING_LOST, check_nothing_lost
 from orders_platform.ingestion.landed_days import record_day_versions
 from orders_platform.ingestion.loader import LoadReport, load_new_files
+from orders_platform.ingestion.nothing_lost import NOTHING_LOST, check_nothing_lost
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.resources.warehouse import WRITER_POOL
 

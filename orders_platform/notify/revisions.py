@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, MetadataValue
 
-from orders_platform.checks.reports import markdown_table
+from orders_platform.metadata import markdown_table
 from orders_platform.notify.webhook import WebhookResource
 
 REVISIONS_TABLE = "revenue_daily_revisions"
