@@ -9,7 +9,9 @@ dbt's own tests are the checks that must block: in `dbt build`, a failing test o
 fct_orders (whole-table uniqueness, reconciliation with the landing table) makes dbt skip
 revenue_daily, so bad data never reaches it in that run. Once dbt has exited, its events
 are published with per-partition check results and the tables' actual schemas
-(`orders_platform.checks.dbt_results`), and a failed build fails the run with a summary.
+(`orders_platform.transform.dbt_results`), and a failed build fails the run with a summary.
+The lateness mart also carries its trailing-window figures and completeness curve
+(`orders_platform.lateness`), so the UI plots them over materializations.
 """
 
 from collections.abc import Iterator, Sequence
@@ -32,8 +34,8 @@ from dagster_dbt import dbt_assets
 from pydantic import Field
 
 from orders_platform import settings
-from orders_platform.checks.dbt_results import failure_summary, publish
 from orders_platform.dbt_project import orders_dbt_project
+from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
 from orders_platform.notify.revisions import notify_revisions
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.partitions import daily_partitions
@@ -46,11 +48,15 @@ from orders_platform.transform.dbt_args import (
     dbt_target,
 )
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
+from orders_platform.transform.dbt_results import ModelMetadata, failure_summary, publish
 from orders_platform.transform.translator import OrdersDbtTranslator
 
 # The marts are daily-partitioned (incremental tables and the as-of views over them, built in
 # the same dbt invocation); staging is not.
 PARTITIONED_MODELS = "path:models/marts"
+
+# Models whose materializations carry more than their schema.
+MODEL_METADATA: dict[str, ModelMetadata] = {LATENESS_TABLE: lateness_metadata}
 
 
 class DbtBuildConfig(Config):
@@ -115,6 +121,7 @@ def _build(
             manifest=invocation.manifest,
             conn=conn,
             partition_keys=partition_keys,
+            model_metadata=MODEL_METADATA,
         )
         if webhook is not None:
             yield from notify_revisions(context, conn, webhook)
