@@ -14,6 +14,7 @@ from orders_platform.jobs import (
     orders_daily_job,
     revenue_freshness_job,
 )
+from orders_platform.notify.revisions import WebhookRevisionNotifier
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.schedules.schedules import (
@@ -45,7 +46,7 @@ defs = Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),
-        "webhook": WebhookResource(),
+        "revision_notifier": WebhookRevisionNotifier(webhook=WebhookResource()),
         "dbt": OrdersDbtCliResource(
             project_dir=orders_dbt_project(), dbt_executable=dbt_executable()
         ),

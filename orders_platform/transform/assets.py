@@ -36,9 +36,8 @@ from pydantic import Field
 from orders_platform import settings
 from orders_platform.dbt_project import orders_dbt_project
 from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
-from orders_platform.notify.revisions import notify_revisions
-from orders_platform.notify.webhook import WebhookResource
 from orders_platform.partitions import daily_partitions
+from orders_platform.resources.revision_notifier import RevisionNotifier
 from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
 from orders_platform.transform.dbt_args import (
     DateWindow,
@@ -95,7 +94,7 @@ def _build(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
     partition_keys: Sequence[str],
-    webhook: WebhookResource | None = None,
+    revision_notifier: RevisionNotifier | None = None,
 ) -> Iterator[Any]:
     """Run `dbt build` for the run's window (none when unpartitioned), then publish it."""
     window = DateWindow.from_partition_keys(list(partition_keys)) if partition_keys else None
@@ -123,8 +122,8 @@ def _build(
             partition_keys=partition_keys,
             model_metadata=MODEL_METADATA,
         )
-        if webhook is not None:
-            yield from notify_revisions(context, conn, webhook)
+        if revision_notifier is not None:
+            yield from revision_notifier.notify(context, conn)
     if not invocation.is_successful():
         summary = failure_summary(invocation.get_artifact("run_results.json"))
         context.log.error(summary)
@@ -145,11 +144,14 @@ def orders_daily_dbt_models(
     context: AssetExecutionContext,
     dbt: OrdersDbtCliResource,
     warehouse: WarehouseResource,
-    webhook: WebhookResource,
+    revision_notifier: RevisionNotifier,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    """Re-merge the orders of the run's partition window (one day, or a backfill's range)."""
-    yield from _build(context, dbt, warehouse, config, run_partition_keys(context), webhook)
+    """Re-merge the orders of the run's partition window (one day, or a backfill's range), and
+    announce the historical days it revised."""
+    yield from _build(
+        context, dbt, warehouse, config, run_partition_keys(context), revision_notifier
+    )
 
 
 @dbt_assets(
