@@ -7,12 +7,14 @@ from orders_platform.checks.lateness import remerge_window_covers_lateness
 from orders_platform.checks.schema import build_schema_change_checks
 from orders_platform.dbt_project import dbt_executable, orders_dbt_project
 from orders_platform.ingestion.assets import orders_landing
+from orders_platform.ingestion.landed_days import landed_order_days
 from orders_platform.jobs import (
     ingest_orders_job,
     orders_checks_job,
     orders_daily_job,
     revenue_freshness_job,
 )
+from orders_platform.notify.revisions import WebhookRevisionNotifier
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.schedules.schedules import (
@@ -22,7 +24,7 @@ from orders_platform.schedules.schedules import (
     nightly_remerge_schedule,
 )
 from orders_platform.sensors.landing import landing_file_sensor
-from orders_platform.sensors.late_data import landed_order_days, late_data_remerge_sensor
+from orders_platform.sensors.late_data import late_data_remerge_sensor
 from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
 
@@ -44,7 +46,7 @@ defs = Definitions(
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),
-        "webhook": WebhookResource(),
+        "revision_notifier": WebhookRevisionNotifier(webhook=WebhookResource()),
         "dbt": OrdersDbtCliResource(
             project_dir=orders_dbt_project(), dbt_executable=dbt_executable()
         ),

@@ -17,11 +17,11 @@ import duckdb
 import pytest
 from dagster import DagsterInstance
 
+from orders_platform.ingestion.landed_days import record_day_versions
 from orders_platform.ingestion.loader import LoadReport
 from orders_platform.ingestion.spark_loader import load_new_files_spark
 from orders_platform.resources.spark import spark_session
 from orders_platform.resources.warehouse import read_warehouse
-from orders_platform.sensors.late_data import record_day_versions
 from orders_platform_tests.fixtures.late_events import LandingFile, write_files
 from orders_platform_tests.harness import Platform
 

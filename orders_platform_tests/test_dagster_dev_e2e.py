@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from dagster import DagsterInstance
 
-from orders_platform.ingestion.landing_files import write_complete_file
+from orders_platform.resources.landing import write_complete_file
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform_tests.dagster_dev import (
     FAILED_RUNS,

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from orders_platform.ingestion.landing_files import write_complete_file
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.replay import export_rejected
 from orders_platform.ingestion.schema import PLATFORM_COLUMNS, ensure_schema
+from orders_platform.resources.landing import write_complete_file
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import (
     QUOTE_CUSTOMER_ID,

@@ -289,8 +289,8 @@ def test_the_ingestion_asset_lands_on_spark_when_the_engine_says_so(tmp_path, mo
     from dagster import DagsterInstance, materialize
 
     from orders_platform.ingestion.assets import orders_landing
+    from orders_platform.ingestion.landed_days import published_versions_path
     from orders_platform.resources import LandingZoneResource, WarehouseResource
-    from orders_platform.sensors.late_data import published_versions_path
 
     warehouse = tmp_path / "spark-warehouse"
     monkeypatch.setenv("ORDERS_ENGINE", "spark")

@@ -37,8 +37,8 @@ def _instance():
 def ingest(outbox: str, files: list[str]) -> dict[str, Any]:
     """Land each arrival-day file and load it as arriving at the end of its day."""
     from orders_platform.bench.volume import arrival_day
+    from orders_platform.ingestion.landed_days import record_day_versions
     from orders_platform.ingestion.loader import load_new_files
-    from orders_platform.sensors.late_data import record_day_versions
 
     landing = settings.landing_dir()
     landing.mkdir(parents=True, exist_ok=True)
@@ -200,7 +200,7 @@ def detect(ticks: int, late_day: str) -> dict[str, Any]:
     from dagster import AssetSelection, evaluate_automation_conditions
 
     from orders_platform.definitions import defs
-    from orders_platform.sensors.late_data import landed_order_days, record_day_versions
+    from orders_platform.ingestion.landed_days import landed_order_days, record_day_versions
 
     instance = _instance()
     with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
@@ -234,7 +234,7 @@ def extend(generated_days: int, history_days: int) -> dict[str, Any]:
     from dagster import AssetKey, AssetMaterialization
 
     from orders_platform.bench.volume import extend_history
-    from orders_platform.sensors.late_data import publish_versions
+    from orders_platform.ingestion.landed_days import publish_versions
     from orders_platform.transform.assets import orders_daily_dbt_models
 
     started = time.perf_counter()

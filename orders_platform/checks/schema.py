@@ -19,7 +19,7 @@ from dagster import (
     asset_check,
 )
 
-from orders_platform.checks.reports import markdown_table
+from orders_platform.metadata import markdown_table
 
 _SCHEMA_KEY = "dagster/column_schema"
 _LOOKBACK = 1000

@@ -8,11 +8,12 @@ from dagster import (
 )
 
 from orders_platform import settings
-from orders_platform.checks.landing import NOTHING_LOST, check_nothing_lost
+from orders_platform.ingestion.landed_days import record_day_versions
 from orders_platform.ingestion.loader import LoadReport, load_new_files
+from orders_platform.ingestion.nothing_lost import NOTHING_LOST, check_nothing_lost
+from orders_platform.ingestion.spark_schema import read_spark_tables
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.resources.warehouse import WRITER_POOL
-from orders_platform.sensors.late_data import record_day_versions
 
 _DAY_VERSIONS = "select order_date, version from orders_landing_days"
 
@@ -44,7 +45,7 @@ def orders_landing(
     if settings.engine() == "spark":
         report = _load_on_spark(landing, load_id=context.run.run_id)
         # the session (and its JVM) has ended: dbt's Spark session may start after this step
-        with warehouse.read() as conn:
+        with read_spark_tables(settings.spark_warehouse()) as conn:
             nothing_lost = check_nothing_lost(conn)
             versions = dict(conn.execute(_DAY_VERSIONS).fetchall())
     else:

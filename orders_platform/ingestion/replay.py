@@ -16,7 +16,7 @@ import duckdb
 
 from orders_platform import settings
 from orders_platform.ingestion.contract import REJECT_REASONS
-from orders_platform.ingestion.landing_files import write_complete_file
+from orders_platform.resources.landing import write_complete_file
 from orders_platform.resources.warehouse import connect_warehouse
 
 _SELECT_REJECTED = """

@@ -1,4 +1,9 @@
-"""After a re-merge: tell #data-platform which historical days' totals it revised."""
+"""After a re-merge: tell #data-platform which historical days' totals it revised.
+
+The dbt asset receives this as its `RevisionNotifier` resource
+(`orders_platform.resources.revision_notifier`), bound by the code location, so the arrow
+runs from here down to the resource's type and never from transform up to notify.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, MetadataValue
 
-from orders_platform.checks.reports import markdown_table
+from orders_platform.metadata import markdown_table
 from orders_platform.notify.webhook import WebhookResource
+from orders_platform.resources.revision_notifier import RevisionNotifier
 
 REVISIONS_TABLE = "revenue_daily_revisions"
 # Marks the line of a day that was final by the finality policy when late data revised it.
@@ -78,26 +84,32 @@ def revision_message(revisions: list[dict[str, Any]], run_id: str) -> str:
     return "\n".join(lines)
 
 
-def notify_revisions(
-    context: AssetExecutionContext, conn: duckdb.DuckDBPyConnection, webhook: WebhookResource
-) -> Iterator[AssetObservation]:
-    """Post one message if this run revised historical totals; record the outcome on the asset."""
-    run_id = context.run.run_id
-    revisions = revisions_by_run(conn, run_id)
-    if not revisions:
-        return
-    delivery = webhook.post(revision_message(revisions, run_id))
-    log = context.log.info if delivery.delivered else context.log.warning
-    log(f"revision notification {delivery.detail}")
-    yield AssetObservation(
-        asset_key=AssetKey("revenue_daily"),
-        metadata={
-            "revised_days": len(revisions),
-            "revised_final_days": sum(bool(r["revised_final_day"]) for r in revisions),
-            "notification": delivery.detail,
-            "revisions": markdown_table(revisions, limit=20),
-            "net_revenue_delta": MetadataValue.float(
-                float(sum(r["net_revenue_delta"] for r in revisions))
-            ),
-        },
-    )
+class WebhookRevisionNotifier(RevisionNotifier):
+    """Posts the revision notice to a Slack-compatible incoming webhook."""
+
+    webhook: WebhookResource
+
+    def notify(
+        self, context: AssetExecutionContext, conn: duckdb.DuckDBPyConnection
+    ) -> Iterator[AssetObservation]:
+        """Post one message if this run revised historical totals; record the outcome on the
+        asset."""
+        run_id = context.run.run_id
+        revisions = revisions_by_run(conn, run_id)
+        if not revisions:
+            return
+        delivery = self.webhook.post(revision_message(revisions, run_id))
+        log = context.log.info if delivery.delivered else context.log.warning
+        log(f"revision notification {delivery.detail}")
+        yield AssetObservation(
+            asset_key=AssetKey("revenue_daily"),
+            metadata={
+                "revised_days": len(revisions),
+                "revised_final_days": sum(bool(r["revised_final_day"]) for r in revisions),
+                "notification": delivery.detail,
+                "revisions": markdown_table(revisions, limit=20),
+                "net_revenue_delta": MetadataValue.float(
+                    float(sum(r["net_revenue_delta"] for r in revisions))
+                ),
+            },
+        )

@@ -5,11 +5,13 @@ read-only one) fails at once with "Could not set lock on file" while it does. Wr
 serialized by the `duckdb_writer` pool; this module handles the rest: connections are
 opened only for the work at hand and closed right after, and opening waits (with backoff)
 for a lock held by another process instead of failing the run.
+
+Readers open the warehouse of the configured engine with `read_warehouse`: the DuckDB file,
+or on Spark its parquet files, read without Spark (`orders_platform.resources.spark_catalog`).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from dagster import ConfigurableResource
 from pydantic import Field
 
 from orders_platform import settings
+from orders_platform.resources.spark_catalog import spark_parquet_views
 
 # The pool every asset that writes the warehouse file belongs to (limit 1, see dagster.yaml).
 WRITER_POOL = "duckdb_writer"
@@ -52,118 +55,6 @@ def connect_warehouse(
         conn.close()
 
 
-# Spark keeps a database's tables in `<database>.db/<table>/` under its warehouse directory
-# (`default`'s directly in it); a partition is a `<column>=<value>` directory.
-_DATABASE_DIR_SUFFIX = ".db"
-_PARTITION_DIR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _data_files(table_dir: Path) -> list[str]:
-    """A table's committed parquet files (not a running write's `_temporary`/`.staging`)."""
-    return sorted(
-        str(path)
-        for path in table_dir.rglob("*.parquet")
-        if not any(part.startswith(("_", ".")) for part in path.relative_to(table_dir).parts)
-    )
-
-
-def _partition_types(files: list[str], table_dir: Path) -> dict[str, str]:
-    """Partition columns typed by name: `*_date` is a date, anything else text.
-
-    DuckDB would otherwise guess each type from the values, and a text id made only of
-    digits would change the column's type from one load to the next.
-    """
-    columns = {
-        match.group(1)
-        for file in files
-        for part in Path(file).relative_to(table_dir).parts[:-1]
-        if (match := _PARTITION_DIR.match(part))
-    }
-    return {c: "date" if c.endswith("_date") else "varchar" for c in sorted(columns)}
-
-
-def _spark_tables(warehouse: Path) -> Iterator[tuple[str, str, Path]]:
-    """(schema, table, directory) of every Spark table with a directory in `warehouse`."""
-    if not warehouse.is_dir():
-        return
-    for database_dir in sorted(warehouse.iterdir()):
-        if database_dir.is_dir() and database_dir.name.endswith(_DATABASE_DIR_SUFFIX):
-            schema = database_dir.name.removesuffix(_DATABASE_DIR_SUFFIX)
-            for table_dir in sorted(database_dir.iterdir()):
-                if table_dir.is_dir() and _IDENTIFIER.match(table_dir.name):
-                    yield schema, table_dir.name, table_dir
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _sql_name(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
-
-
-def _create_parquet_view(
-    conn: duckdb.DuckDBPyConnection, schema: str, table: str, table_dir: Path
-) -> None:
-    """A view of one Spark table over its files as they are now (DuckDB views take no bound
-    parameters, so the file names are quoted as SQL text; table and column names are checked
-    identifiers)."""
-    files = _data_files(table_dir)
-    if not files:
-        _create_empty_view(conn, schema, table)
-        return
-    hive_types = _partition_types(files, table_dir)
-    typed = ", ".join(f"{_sql_text(name)}: {_sql_text(t)}" for name, t in hive_types.items())
-    source = (
-        f"read_parquet([{', '.join(map(_sql_text, files))}], hive_partitioning = true, "
-        "union_by_name = true" + (f", hive_types = {{{typed}}})" if typed else ")")
-    )
-    described = conn.execute(f"describe select * from {source}").fetchall()  # noqa: S608
-    # Spark writes its TIMESTAMP type as UTC instants; the warehouse's time is naive UTC.
-    columns = [
-        f"cast({_sql_name(name)} as timestamp) as {_sql_name(name)}"
-        if sql_type.startswith("TIMESTAMP WITH TIME ZONE")
-        else _sql_name(name)
-        for name, sql_type, *_ in described
-    ]
-    conn.execute(f"create schema if not exists {_sql_name(schema)}")
-    conn.execute(
-        f"create or replace view {_sql_name(schema)}.{_sql_name(table)} as "  # noqa: S608
-        f"select {', '.join(columns)} from {source}"
-    )
-
-
-def _create_empty_view(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
-    """An ingestion table with no rows yet has no files to read; its view is typed empty."""
-    from orders_platform.ingestion.spark_schema import SPARK_TABLES
-    from orders_platform.resources.spark import SPARK_DATABASE
-
-    if schema != SPARK_DATABASE or table not in SPARK_TABLES:
-        return
-    columns, _ = SPARK_TABLES[table]
-    typed_nulls = ", ".join(f"cast(null as {t}) as {_sql_name(c)}" for c, t in columns.items())
-    conn.execute(f"create schema if not exists {_sql_name(schema)}")
-    conn.execute(
-        f"create or replace view {_sql_name(schema)}.{_sql_name(table)} as "
-        f"select {typed_nulls} where false"
-    )
-
-
-@contextmanager
-def spark_parquet_views(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB (UTC) with a view per Spark table under `warehouse`."""
-    conn = duckdb.connect(":memory:")
-    try:
-        conn.execute("set TimeZone = 'UTC'")
-        for schema, table, table_dir in _spark_tables(warehouse):
-            _create_parquet_view(conn, schema, table, table_dir)
-        conn.execute("use memory.main")
-        yield conn
-    finally:
-        conn.close()
-
-
 @contextmanager
 def read_warehouse(
     path: Path | None = None, *, lock_timeout_seconds: float = 300.0
@@ -171,8 +62,8 @@ def read_warehouse(
     """A read-only DuckDB connection to the warehouse of the configured engine.
 
     DuckDB (`ORDERS_ENGINE=duckdb`): the file at `path` (default `ORDERS_WAREHOUSE`), opened
-    read-only, waiting for a writer's lock. Spark: parquet views over `ORDERS_SPARK_WAREHOUSE`
-    (see the module doc); `path` is not used.
+    read-only, waiting for a writer's lock. Spark: views over the parquet files under
+    `ORDERS_SPARK_WAREHOUSE` (`orders_platform.resources.spark_catalog`); `path` is not used.
     """
     if settings.engine() == "spark":
         with spark_parquet_views(settings.spark_warehouse()) as conn:

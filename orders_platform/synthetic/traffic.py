@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
-from orders_platform.ingestion.landing_files import write_complete_file
+from orders_platform.resources.landing import write_complete_file
 
 OFFSETS = [
     timezone(timedelta(hours=h, minutes=m))

@@ -9,7 +9,9 @@ dbt's own tests are the checks that must block: in `dbt build`, a failing test o
 fct_orders (whole-table uniqueness, reconciliation with the landing table) makes dbt skip
 revenue_daily, so bad data never reaches it in that run. Once dbt has exited, its events
 are published with per-partition check results and the tables' actual schemas
-(`orders_platform.checks.dbt_results`), and a failed build fails the run with a summary.
+(`orders_platform.transform.dbt_results`), and a failed build fails the run with a summary.
+The lateness mart also carries its trailing-window figures and completeness curve
+(`orders_platform.lateness`), so the UI plots them over materializations.
 """
 
 from collections.abc import Iterator, Sequence
@@ -32,11 +34,10 @@ from dagster_dbt import dbt_assets
 from pydantic import Field
 
 from orders_platform import settings
-from orders_platform.checks.dbt_results import failure_summary, publish
 from orders_platform.dbt_project import orders_dbt_project
-from orders_platform.notify.revisions import notify_revisions
-from orders_platform.notify.webhook import WebhookResource
+from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
 from orders_platform.partitions import daily_partitions
+from orders_platform.resources.revision_notifier import RevisionNotifier
 from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
 from orders_platform.transform.dbt_args import (
     DateWindow,
@@ -46,11 +47,15 @@ from orders_platform.transform.dbt_args import (
     dbt_target,
 )
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
+from orders_platform.transform.dbt_results import ModelMetadata, failure_summary, publish
 from orders_platform.transform.translator import OrdersDbtTranslator
 
 # The marts are daily-partitioned (incremental tables and the as-of views over them, built in
 # the same dbt invocation); staging is not.
 PARTITIONED_MODELS = "path:models/marts"
+
+# Models whose materializations carry more than their schema.
+MODEL_METADATA: dict[str, ModelMetadata] = {LATENESS_TABLE: lateness_metadata}
 
 
 class DbtBuildConfig(Config):
@@ -89,7 +94,7 @@ def _build(
     warehouse: WarehouseResource,
     config: DbtBuildConfig,
     partition_keys: Sequence[str],
-    webhook: WebhookResource | None = None,
+    revision_notifier: RevisionNotifier | None = None,
 ) -> Iterator[Any]:
     """Run `dbt build` for the run's window (none when unpartitioned), then publish it."""
     window = DateWindow.from_partition_keys(list(partition_keys)) if partition_keys else None
@@ -115,9 +120,10 @@ def _build(
             manifest=invocation.manifest,
             conn=conn,
             partition_keys=partition_keys,
+            model_metadata=MODEL_METADATA,
         )
-        if webhook is not None:
-            yield from notify_revisions(context, conn, webhook)
+        if revision_notifier is not None:
+            yield from revision_notifier.notify(context, conn)
     if not invocation.is_successful():
         summary = failure_summary(invocation.get_artifact("run_results.json"))
         context.log.error(summary)
@@ -138,11 +144,14 @@ def orders_daily_dbt_models(
     context: AssetExecutionContext,
     dbt: OrdersDbtCliResource,
     warehouse: WarehouseResource,
-    webhook: WebhookResource,
+    revision_notifier: RevisionNotifier,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    """Re-merge the orders of the run's partition window (one day, or a backfill's range)."""
-    yield from _build(context, dbt, warehouse, config, run_partition_keys(context), webhook)
+    """Re-merge the orders of the run's partition window (one day, or a backfill's range), and
+    announce the historical days it revised."""
+    yield from _build(
+        context, dbt, warehouse, config, run_partition_keys(context), revision_notifier
+    )
 
 
 @dbt_assets(

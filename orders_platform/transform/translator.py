@@ -14,7 +14,8 @@ from typing import Any
 from dagster import AssetDep, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
-from orders_platform.sensors.late_data import EAGER_FOR_EVERY_PARTITION, LANDED_ORDER_DAYS
+from orders_platform.ingestion.landed_days import LANDED_ORDER_DAYS
+from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION
 
 MARTS = "marts"
 

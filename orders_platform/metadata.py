@@ -1,4 +1,8 @@
-"""Small renderers for check metadata that reads well in the Dagster UI."""
+"""Small renderers for metadata that reads well in the Dagster UI.
+
+Ingestion's check, the dbt step, the checks and the revision notice all render tables and
+scalars for the UI the same way, so these sit below all of them.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Publish a finished dbt invocation to Dagster: per-partition checks, actual table schemas.
 
-The lateness mart also carries its trailing-window figures and completeness curve
-(`orders_platform.lateness`), so the UI plots them over materializations.
+This is how dbt's events become the dbt asset's Dagster events, so it lives in transform,
+beside the asset that yields them; `orders_platform.checks` holds the checks defined apart
+from dbt. It knows no model: a caller that wants more metadata on a model's
+materialization passes a function for it (`model_metadata`, by table name).
 
 Why this exists: in a single-run backfill over many days, dbt runs each test once and
 dagster-dbt records its result with `partition=None`, so the UI could not say *which days*
@@ -19,7 +21,7 @@ schemas never contends with dbt for the DuckDB file lock.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -34,11 +36,13 @@ from dagster import (
     TableSchema,
 )
 
-from orders_platform.checks.reports import markdown_table, plain
-from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
+from orders_platform.metadata import markdown_table, plain
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_FAILURE_ROWS = 1000
+
+# Extra materialization metadata for one model, read once dbt has exited.
+ModelMetadata = Callable[[duckdb.DuckDBPyConnection], Mapping[str, Any]]
 
 
 def _quoted(*parts: str) -> str:
@@ -135,19 +139,21 @@ def publish(
     manifest: Mapping[str, Any],
     conn: duckdb.DuckDBPyConnection,
     partition_keys: Sequence[str],
+    model_metadata: Mapping[str, ModelMetadata],
 ) -> Iterator[Any]:
     """Yield a finished dbt invocation's events, enriched as described in the module doc."""
     for event in events:
         if isinstance(event, Output):
             table = context.assets_def.keys_by_output_name[event.output_name].path[-1]
             node = _node(manifest, event)
+            extra = model_metadata.get(table)
             yield Output(
                 value=event.value,
                 output_name=event.output_name,
                 metadata={
                     **event.metadata,
                     "dagster/column_schema": actual_table_schema(conn, table),
-                    **(lateness_metadata(conn) if table == LATENESS_TABLE else {}),
+                    **(extra(conn) if extra else {}),
                 },
                 data_version=_view_data_version(node),
                 tags=event.tags,

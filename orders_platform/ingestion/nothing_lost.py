@@ -1,8 +1,9 @@
 """Nothing lost: every line of every landed file is either in orders_landing or quarantined.
 
-Evaluated inside the ingestion step (same connection, same writer lock). The total is a
-cheap count; only when it does not add up are the files compared one by one, so the check
-can name them without scanning all history on every load.
+Evaluated inside the ingestion step (same connection, same writer lock), so it is part of
+the `orders_landing` asset and lives with it, not with the checks that run on their own.
+The total is a cheap count; only when it does not add up are the files compared one by one,
+so the check can name them without scanning all history on every load.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec
 
-from orders_platform.checks.reports import markdown_table
+from orders_platform.metadata import markdown_table
 
 NOTHING_LOST = AssetCheckSpec(
     name="every_landed_line_is_accounted_for",
