@@ -39,6 +39,25 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["DBT_TARGET_PATH"] = str(DBT_PROJECT_DIR / "target" / worker)
 
 
+# The longest tests (each several minutes, mostly a real `dagster dev`), started first so
+# that xdist workers do not end on one of them while the other worker sits idle.
+LONGEST_FIRST = (
+    "test_crash_safety.py",
+    "test_bench.py",
+    "test_concurrent_backfills.py",
+    "test_dagster_dev_e2e.py",
+    "test_lateness.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: collection order within each rank
+
+
 @pytest.fixture(scope="session")
 def snapshots(tmp_path_factory: pytest.TempPathFactory) -> SnapshotStore:
     return store_for(tmp_path_factory)

@@ -7,7 +7,6 @@ debug log (`dbt.log`) there. Fault tests read it to act at a precise point of th
 """
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,12 @@ from orders_platform.settings import DBT_PROJECT_DIR
 DAILY_OP = "orders_daily_dbt_models"
 
 
-def dbt_target_dir() -> Path:
-    """Where dagster-dbt puts each invocation's target directory (`$DBT_TARGET_PATH`, which
-    the test session sets per xdist worker, else `dbt/target`)."""
-    return DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+def invocation_dirs(op_name: str, run_id: str) -> list[Path]:
+    """The target directories of a run's dbt invocations, whichever worker ran it (a shared
+    snapshot may have been built by another xdist worker, under `dbt/target/<worker>/`)."""
+    pattern = f"{op_name}-{run_id[:7]}-*"
+    root = DBT_PROJECT_DIR / "target"
+    return sorted([*root.glob(pattern), *root.glob(f"*/{pattern}")])
 
 
 @dataclass
@@ -32,8 +33,8 @@ class DbtDebugLog:
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def path(self) -> Path | None:
-        pattern = f"{self.op_name}-{self.run_id[:7]}-*/dbt.log"
-        found = sorted(dbt_target_dir().glob(pattern))
+        logs = [d / "dbt.log" for d in invocation_dirs(self.op_name, self.run_id)]
+        found = [log for log in logs if log.exists()]
         return found[0] if found else None
 
     def poll(self) -> list[dict[str, Any]]:

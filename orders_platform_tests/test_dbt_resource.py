@@ -6,7 +6,7 @@ import subprocess
 from orders_platform.dbt_project import dbt_executable
 from orders_platform.definitions import defs
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource, _environment
-from orders_platform_tests.dbt_log import dbt_target_dir
+from orders_platform_tests.dbt_log import invocation_dirs
 
 
 def _resource() -> OrdersDbtCliResource:
@@ -45,7 +45,8 @@ def test_a_run_after_a_run_reuses_the_parse_whatever_its_window(merged_platform)
     assert merged_platform.run_job("orders_daily_job", partition_key="2026-03-13").success
     result = merged_platform.run_job("orders_daily_job", partition_key="2026-03-14")
     assert result.success
-    (log,) = dbt_target_dir().glob(f"orders_daily_dbt_models-{result.run_id[:7]}-*/dbt.log")
+    (invocation,) = invocation_dirs("orders_daily_dbt_models", result.run_id)
+    log = invocation / "dbt.log"
     text = log.read_text()
     assert "Unable to do partial parsing" not in text
     assert "Partial parsing enabled" in text

@@ -16,7 +16,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from orders_platform.settings import DBT_PROJECT_DIR, REPO_ROOT
-from orders_platform_tests.dbt_log import dbt_target_dir
+from orders_platform_tests.dbt_log import invocation_dirs
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
 from orders_platform_tests.harness import Platform
@@ -64,7 +64,8 @@ def dbt_commands(instance: DagsterInstance, run_id: str) -> list[str]:
 
 def dbt_window(run_id: str) -> tuple[str, str]:
     """The window dbt merged in a run of the daily dbt assets, from its run_results.json."""
-    (path,) = dbt_target_dir().glob(f"orders_daily_dbt_models-{run_id[:7]}-*/run_results.json")
+    (invocation,) = invocation_dirs("orders_daily_dbt_models", run_id)
+    path = invocation / "run_results.json"
     env = json.loads(path.read_text())["metadata"]["env"]
     return env["ORDERS_WINDOW_START"], env["ORDERS_WINDOW_END"]
 
