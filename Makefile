@@ -39,7 +39,7 @@ lint: $(STAMP)
 	mkdir -p data && ORDERS_WAREHOUSE=$(CURDIR)/data/.lint.duckdb $(BIN)/sqlfluff lint dbt/models
 
 test: $(MANIFEST) lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load
 
 # ORDERS_ENGINE=spark: Java 17+ (scripts/install-java installs Debian's JRE when it can) and
 # the `spark` extra, then the tests with pytest marker `spark` (the late-event fixture and the
