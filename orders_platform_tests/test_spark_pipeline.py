@@ -18,7 +18,7 @@ from dagster import AssetKey, ExecuteInProcessResult
 
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
-from orders_platform_tests.harness import AUDIT_COLUMNS, Platform, platform_at
+from orders_platform_tests.harness import AUDIT_COLUMNS, Platform
 from orders_platform_tests.spark_harness import SparkPlatform, spark_platform_at
 from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_RECONCILES, by_partition
 from orders_platform_tests.test_pipeline import assert_matches_oracle, dbt_commands
@@ -155,21 +155,20 @@ def _same_value(spark: object, duck: object) -> bool:
     return spark == duck
 
 
-def test_the_lateness_marts_on_spark_equal_duckdb_s_for_the_same_files(remerged, tmp_path):
+def test_the_lateness_marts_on_spark_equal_duckdb_s_for_the_same_files(
+    remerged, late_landed_platform
+):
     """No oracle of its own: the DuckDB build of these marts is held to one in test_lateness,
     so equality carries it over to Spark's `seconds_between`, percentiles and age spans."""
     spark = _lateness_marts(remerged.platform)
-    with platform_at(tmp_path) as duck:
-        # the module's history step for step: which days revenue_daily holds (and so the
-        # curve's window) depends on it, e.g. a day emptied by a re-date stays as a zero row
-        # only if it had been merged before
-        duck.land(on_time_wave())
-        assert duck.run_job("ingest_orders_job").success
-        assert duck.remerge(FIRST, LAST).success
-        duck.land(late_wave())
-        assert duck.remerge("2026-03-08", LAST).success
-        assert duck.remerge(FIRST, LAST).success
-        expected = _lateness_marts(duck)
+    # the module's history step for step: which days revenue_daily holds (and so the curve's
+    # window) depends on it, e.g. a day emptied by a re-date stays as a zero row only if it
+    # had been merged before. The snapshot holds the on-time wave ingested and merged over
+    # FIRST..LAST, then the late wave landed.
+    duck = late_landed_platform
+    assert duck.remerge("2026-03-08", LAST).success
+    assert duck.remerge(FIRST, LAST).success
+    expected = _lateness_marts(duck)
     for table in LATENESS_MARTS:
         assert len(spark[table]) == len(expected[table]) > 0, table
         for spark_row, duck_row in zip(spark[table], expected[table], strict=True):
