@@ -1,6 +1,6 @@
 """Load complete landing files into the Spark tables: the DuckDB loader's contract, on Spark.
 
-Same steps (`load_steps`), same classification (`classification`, in Spark's `dialects`),
+Same steps (`load_steps`), same rules (`classification`, spelled by `dialects.SparkSQL`),
 same results (the DuckDB loader is the test oracle): one row per line with its file and line
 number, `event_ingested_at` stamped with the load's arrival time, the first broken rule of
 `contract.REJECT_REASONS` as the quarantine reason, retries flagged against everything
