@@ -28,7 +28,8 @@ from dagster._core.storage.tags import (
 
 from orders_platform.definitions import defs
 from orders_platform.ingestion.landed_days import record_day_versions
-from orders_platform.ingestion.loader import LoadReport, load_new_files
+from orders_platform.ingestion.load_steps import LoadReport
+from orders_platform.ingestion.loader import load_new_files
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.settings import REPO_ROOT
 from orders_platform_tests.fixtures.late_events import LandingFile, write_files

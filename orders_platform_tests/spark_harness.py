@@ -18,7 +18,7 @@ import pytest
 from dagster import DagsterInstance
 
 from orders_platform.ingestion.landed_days import record_day_versions
-from orders_platform.ingestion.loader import LoadReport
+from orders_platform.ingestion.load_steps import LoadReport
 from orders_platform.ingestion.spark_loader import load_new_files_spark
 from orders_platform.resources.spark import spark_session
 from orders_platform.resources.warehouse import read_warehouse

@@ -5,6 +5,9 @@ from decimal import Decimal
 
 import pytest
 
+from orders_platform.ingestion.classification import reject_rules
+from orders_platform.ingestion.contract import REJECT_REASONS
+from orders_platform.ingestion.dialects import DuckDB, SparkSQL
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.replay import export_rejected
 from orders_platform.ingestion.schema import PLATFORM_COLUMNS, ensure_schema
@@ -19,6 +22,11 @@ from orders_platform_tests.fixtures.late_events import (
 )
 
 ARRIVAL = datetime(2026, 3, 20, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("dialect", [DuckDB(), SparkSQL()], ids=["duckdb", "spark"])
+def test_every_reason_has_one_rule_checked_in_the_contracts_order(dialect):
+    assert list(reject_rules(dialect, ARRIVAL.replace(tzinfo=None))) == list(REJECT_REASONS)
 
 
 def test_the_fixture_lands_exactly_as_the_oracle_classifies_it(platform):

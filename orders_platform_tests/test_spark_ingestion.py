@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from orders_platform.ingestion.loader import LoadReport, load_new_files
+from orders_platform.ingestion.load_steps import LoadReport
+from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.schema import DAYS_TABLE, FILES_TABLE, LANDING_TABLE, REJECTED_TABLE
 from orders_platform.resources.warehouse import connect_warehouse, read_warehouse
 from orders_platform_tests.expectations import expected_from

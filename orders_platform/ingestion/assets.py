@@ -9,7 +9,8 @@ from dagster import (
 
 from orders_platform import settings
 from orders_platform.ingestion.landed_days import record_day_versions
-from orders_platform.ingestion.loader import LoadReport, load_new_files
+from orders_platform.ingestion.load_steps import LoadReport
+from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.nothing_lost import NOTHING_LOST, check_nothing_lost
 from orders_platform.ingestion.spark_schema import read_spark_tables
 from orders_platform.resources import LandingZoneResource, WarehouseResource

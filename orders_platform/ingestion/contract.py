@@ -1,10 +1,22 @@
 """The producer contract for order events and the quarantine reasons for lines that break it.
 
 One JSON object per line, each a full snapshot of one order's state. The reasons are stable
-codes: dashboards, the rejected-rows runbook and the tests key on them.
+codes: dashboards, the rejected-rows runbook and the tests key on them. Each reason's rule, as
+the SQL both engines run, is in `classification`.
 """
 
 from __future__ import annotations
+
+# The producer's fields the contract reads; any others on a line are ignored.
+FIELDS: tuple[str, ...] = (
+    "event_id",
+    "order_id",
+    "customer_id",
+    "status",
+    "amount",
+    "order_placed_at",
+    "event_time",
+)
 
 STATUSES: tuple[str, ...] = ("placed", "paid", "shipped", "delivered", "cancelled", "refunded")
 

@@ -1,41 +1,43 @@
 """Load complete landing files into the Spark tables: the DuckDB loader's contract, on Spark.
 
-Same rules, same results (the DuckDB loader is the test oracle): one row per line with its
-file and line number, `event_ingested_at` stamped with the load's arrival time, the first
-broken rule of `contract.REJECT_REASONS` as the quarantine reason, retries flagged against
-everything landed before and earlier lines of the same load, each file accounted for once in
+Same steps (`load_steps`), same rules (`classification`, spelled by `dialects.SparkSQL`),
+same results (the DuckDB loader is the test oracle): one row per line with its file and line
+number, `event_ingested_at` stamped with the load's arrival time, the first broken rule of
+`contract.REJECT_REASONS` as the quarantine reason, retries flagged against everything
+landed before and earlier lines of the same load, each file accounted for once in
 `orders_landing_files` with lines = loaded + rejected, and a new version for every order
 date the load touches in `orders_landing_days`.
 
-Spark reads the files (`binaryFile`, so a line keeps its number and exact text) and parses
-each line with its own JSON parser (`try_parse_json` to a VARIANT, which keeps the JSON
-type of every field: a number where a string id is required is `missing_id`, as on DuckDB).
-A file that is not valid UTF-8, the rare case, is split in Python exactly as the DuckDB
-loader does it (`split_undecodable`), so its good lines still load.
+Spark reads the files (`binaryFile`, so a line keeps its number and exact text). A file that
+is not valid UTF-8, the rare case, is split in Python exactly as the DuckDB loader does it
+(`split_undecodable`), so its good lines still load.
 
-Differences Spark's parser brings, both on inputs no producer of ours writes: a line with
-a duplicated key is `malformed_json` on Spark (DuckDB reads the first value), and text after
-a closing brace is rejected only when the line does not end in `}`.
+Spark's tables have no transactions (`spark_schema`): a load is one batch, whatever its size,
+and writes its ledger rows last, so that a load that died before them is dropped and redone
+by the next one.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from datetime import UTC, date, datetime
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orders_platform.ingestion.contract import (
-    MAX_CLOCK_SKEW_HOURS,
-    REJECT_REASONS,
-    STATUSES,
-    TIMESTAMP_PATTERN,
+from orders_platform.ingestion.classification import REJECTED_BY_REASON, classification_sql
+from orders_platform.ingestion.contract import REJECT_REASONS
+from orders_platform.ingestion.dialects import SparkSQL
+from orders_platform.ingestion.load_steps import (
+    Batch,
+    FileLoad,
+    LoadReport,
+    load_landing_files,
+    split_undecodable,
+    touched_days_sql,
 )
-from orders_platform.ingestion.loader import FileLoad, LoadReport, pending_files, split_undecodable
 from orders_platform.ingestion.schema import DAYS_TABLE, FILES_TABLE, LANDING_TABLE, REJECTED_TABLE
 from orders_platform.ingestion.spark_schema import (
-    SPARK_TABLES,
     checked_load_id,
     drop_unfinished_loads,
     ensure_spark_schema,
@@ -45,118 +47,7 @@ from orders_platform.ingestion.spark_schema import (
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-# An offset-bearing time without seconds (allowed by the contract, and read by DuckDB) gets
-# ":00" so that Spark's cast, which requires seconds, reads the same instant.
-_ADD_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-])"
-
-# One pass over the staged lines, as loader._CLASSIFY on DuckDB.
-_CLASSIFY = """
-with parsed as (
-    select
-        *,
-        case
-            when pre_reason is null and raw_line rlike '\\\\}\\\\s*$'
-                then try_parse_json(raw_line)
-        end as doc
-    from _incoming_lines
-),
-objects as (
-    select *, case when schema_of_variant(doc) like 'OBJECT%' then doc end as v
-    from parsed
-),
-kinds as (
-    select
-        *,
-        schema_of_variant(variant_get(v, '$.event_id')) as event_id_type,
-        schema_of_variant(variant_get(v, '$.order_id')) as order_id_type,
-        schema_of_variant(variant_get(v, '$.customer_id')) as customer_id_type,
-        schema_of_variant(variant_get(v, '$.status')) as status_type,
-        schema_of_variant(variant_get(v, '$.amount')) as amount_type,
-        schema_of_variant(variant_get(v, '$.order_placed_at')) as order_placed_at_type,
-        schema_of_variant(variant_get(v, '$.event_time')) as event_time_type
-    from objects
-),
-fields as (
-    select
-        *,
-        case when event_id_type = 'STRING'
-            then nullif(variant_get(v, '$.event_id', 'string'), '') end as event_id,
-        case when order_id_type = 'STRING'
-            then nullif(variant_get(v, '$.order_id', 'string'), '') end as order_id,
-        case when customer_id_type = 'STRING'
-            then nullif(variant_get(v, '$.customer_id', 'string'), '') end as customer_id,
-        case when status_type = 'STRING' then variant_get(v, '$.status', 'string') end as status,
-        case
-            when amount_type = 'STRING'
-                then try_cast(trim(variant_get(v, '$.amount', 'string')) as decimal(38, 10))
-            when amount_type in ('BIGINT', 'DOUBLE') or amount_type like 'DECIMAL%'
-                then try_variant_get(v, '$.amount', 'decimal(38, 10)')
-        end as amount_exact,
-        case when order_placed_at_type = 'STRING'
-            then variant_get(v, '$.order_placed_at', 'string') end as order_placed_at_text,
-        case when event_time_type = 'STRING'
-            then variant_get(v, '$.event_time', 'string') end as event_time_text
-    from kinds
-),
-typed as (
-    select
-        *,
-        try_cast(amount_exact as decimal(18, 2)) as amount,
-        case when order_placed_at_text rlike :timestamp_pattern
-            then try_cast(regexp_replace(order_placed_at_text, :add_seconds, '$1:00$2')
-                as timestamp) end as order_placed_at,
-        case when event_time_text rlike :timestamp_pattern
-            then try_cast(regexp_replace(event_time_text, :add_seconds, '$1:00$2')
-                as timestamp) end as event_time
-    from fields
-),
-judged as (
-    select
-        *,
-        case
-            when pre_reason is not null then pre_reason
-            when raw_line rlike '^\\\\s*$' then 'blank_line'
-            when v is null then 'malformed_json'
-            when event_id is null or order_id is null or customer_id is null then 'missing_id'
-            when status is null or not array_contains(split(:statuses, ','), status)
-                then 'unknown_status'
-            when amount is null or amount_exact <> amount then 'invalid_amount'
-            when amount < 0 then 'negative_amount'
-            when order_placed_at is null or event_time is null then 'invalid_timestamp'
-            when event_time < order_placed_at then 'event_time_before_order_placed'
-            when event_time > timestampadd(
-                hour, :max_skew_hours, cast(:ingested_at as timestamp)
-            ) then 'event_time_after_arrival'
-        end as reason
-    from typed
-),
-landed_before as (
-    select distinct landed.event_id
-    from {landing} as landed
-    left semi join judged on judged.event_id = landed.event_id and judged.reason is null
-)
-select
-    judged.source_file,
-    judged.source_line_number,
-    judged.raw_line,
-    judged.event_id,
-    judged.order_id,
-    judged.customer_id,
-    judged.status,
-    judged.amount,
-    judged.order_placed_at,
-    judged.event_time,
-    judged.reason,
-    judged.reason is null and (
-        row_number() over (
-            partition by judged.reason is null, judged.event_id
-            order by judged.source_file, judged.source_line_number
-        ) > 1
-        or landed_before.event_id is not null
-    ) as is_retry
-from judged
-left join landed_before on landed_before.event_id = judged.event_id
-"""
+_DIALECT = SparkSQL()
 
 _INSERT_LANDED = """
 insert into {landing}
@@ -182,24 +73,11 @@ from _classified as c
 join _reason_details as details on details.reason = c.reason
 """
 
-# The days a load touches: where its new snapshots are dated, and where those orders are
-# dated now in fct_orders (a late snapshot that re-dates an order changes both days).
-_TOUCHED_DAYS = """
-select distinct cast(order_placed_at as date) as order_date
-from _classified
-where reason is null and not is_retry
-"""
-
-_TOUCHED_DAYS_FROM_FCT = """
-union
-select distinct order_date from {fct_orders}
-where order_id in (select order_id from _classified where reason is null and not is_retry)
-"""
-
+# A new version for every order date in `_touched_days`, replacing those days' partitions.
 _MARK_DAYS = """
 insert overwrite table {days}
 select :version, cast(:ingested_at as timestamp), order_date
-from ({touched}) as touched
+from _touched_days
 """
 
 _FILE_COUNTS = """
@@ -218,12 +96,12 @@ group by incoming.source_file, incoming.file_bytes
 """
 
 
-def _stage(spark: SparkSession, batch: list[Path], names: list[str]) -> DataFrame:
+def _staged_lines(spark: SparkSession, batch: Batch) -> DataFrame:
     """Every line of `batch` with its file name and number; bad UTF-8 is split in Python."""
     from pyspark.sql import functions as F
 
     parts: list[DataFrame] = []
-    for path, name in zip(batch, names, strict=True):
+    for path, name in zip(batch.paths, batch.names, strict=True):
         text = (
             spark.read.format("binaryFile")
             .load(str(path))
@@ -259,70 +137,83 @@ def _stage(spark: SparkSession, batch: list[Path], names: list[str]) -> DataFram
     return staged
 
 
-def _load(
-    spark: SparkSession,
-    batch: list[Path],
-    names: list[str],
-    ingested_at: datetime,
-    load_id: str,
-) -> tuple[list[FileLoad], set[date], Counter[str]]:
-    """Stage, classify and write one load; the ledger rows are written last.
+class _SparkEngine:
+    """Spark's half of a load (`load_steps.LoadEngine`): no transaction, ledger rows last."""
 
-    Returns the file reports, the touched days and the rejected lines by reason."""
-    stamp = ingested_at.isoformat(sep=" ")
-    _stage(spark, batch, names).createOrReplaceTempView("_incoming_lines")
-    spark.createDataFrame(
-        [(name, p.stat().st_size) for name, p in zip(names, batch, strict=True)],
-        "source_file string, file_bytes bigint",
-    ).createOrReplaceTempView("_incoming_files")
-    spark.createDataFrame(
-        list(REJECT_REASONS.items()), "reason string, reason_detail string"
-    ).createOrReplaceTempView("_reason_details")
-    # Checkpointed before anything is written: the retry flags must be judged against the
-    # landing table as it was, never recomputed against rows this load has since appended.
-    spark.sql(
-        _CLASSIFY.replace("{landing}", qualified(LANDING_TABLE)),
-        args={
-            "timestamp_pattern": TIMESTAMP_PATTERN,
-            "add_seconds": _ADD_SECONDS,
-            "statuses": ",".join(STATUSES),
-            "ingested_at": stamp,
-            "max_skew_hours": MAX_CLOCK_SKEW_HOURS,
-        },
-    ).localCheckpoint().createOrReplaceTempView("_classified")
-    stamped = {"ingested_at": stamp, "load_id": load_id}
-    spark.sql(_INSERT_LANDED.format(landing=qualified(LANDING_TABLE)), args=stamped)
-    spark.sql(_INSERT_REJECTED.format(rejected=qualified(REJECTED_TABLE)), args=stamped)
-    fct_orders = qualified("fct_orders")
-    touched_sql = _TOUCHED_DAYS + (
-        _TOUCHED_DAYS_FROM_FCT.format(fct_orders=fct_orders)
-        if spark.catalog.tableExists(fct_orders)
-        else ""
-    )
-    touched = spark.sql(touched_sql).localCheckpoint()
-    touched.createOrReplaceTempView("_touched_days")
-    spark.sql(
-        _MARK_DAYS.format(days=qualified(DAYS_TABLE), touched="select * from _touched_days"),
-        args={"version": load_id, "ingested_at": stamp},
-    )
-    counts = spark.sql(_FILE_COUNTS, args=stamped).localCheckpoint()
-    counts.write.insertInto(qualified(FILES_TABLE))
-    files = [
-        FileLoad(r.source_file, r.line_count, r.loaded_count, r.rejected_count, r.retry_count)
-        for r in counts.collect()
-    ]
-    rejected_by_reason = Counter(
-        {
-            row.reason: row["count"]
-            for row in spark.table("_classified")
-            .where("reason is not null")
-            .groupBy("reason")
-            .count()
-            .collect()
-        }
-    )
-    touched_days = {row.order_date for row in touched.collect()}
-    return sorted(files, key=lambda f: f.source_file), touched_days, rejected_by_reason
+    def __init__(self, spark: SparkSession) -> None:
+        self.spark = spark
+
+    def prepare(self) -> tuple[list[str], set[str]]:
+        """The tables, and the partitions of unfinished loads dropped (before anything is
+        read from them)."""
+        migrations = ensure_spark_schema(self.spark)
+        ledger = self.spark.table(qualified(FILES_TABLE)).select("source_file", "load_id").collect()
+        unfinished = drop_unfinished_loads(self.spark, {row.load_id for row in ledger})
+        migrations += [f"dropped unfinished load {load}" for load in unfinished]
+        return migrations, {row.source_file for row in ledger}
+
+    def stage(self, batch: Batch) -> None:
+        _staged_lines(self.spark, batch).createOrReplaceTempView("_incoming_lines")
+        self.spark.createDataFrame(
+            list(zip(batch.names, batch.sizes, strict=True)),
+            "source_file string, file_bytes bigint",
+        ).createOrReplaceTempView("_incoming_files")
+
+    def classify(self, ingested_at: datetime) -> Counter[str]:
+        # Checkpointed before anything is written: the retry flags must be judged against the
+        # landing table as it was, never recomputed against rows this load has since appended.
+        classification = classification_sql(_DIALECT, qualified(LANDING_TABLE), ingested_at)
+        self.spark.sql(classification).localCheckpoint().createOrReplaceTempView("_classified")
+        return Counter(dict(self.spark.sql(REJECTED_BY_REASON).collect()))
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Nothing to open: the ledger rows, written last, are what marks a load done."""
+        return nullcontext()
+
+    def insert_loaded(self, ingested_at: datetime, load_id: str) -> None:
+        self.spark.sql(
+            _INSERT_LANDED.format(landing=qualified(LANDING_TABLE)),
+            args=_stamped(ingested_at, load_id),
+        )
+
+    def insert_rejected(self, ingested_at: datetime, load_id: str) -> None:
+        self.spark.createDataFrame(
+            list(REJECT_REASONS.items()), "reason string, reason_detail string"
+        ).createOrReplaceTempView("_reason_details")
+        self.spark.sql(
+            _INSERT_REJECTED.format(rejected=qualified(REJECTED_TABLE)),
+            args=_stamped(ingested_at, load_id),
+        )
+
+    def mark_days(self, ingested_at: datetime, load_id: str) -> set[date]:
+        fct_orders = qualified("fct_orders")
+        touched_sql = touched_days_sql(
+            fct_orders if self.spark.catalog.tableExists(fct_orders) else None
+        )
+        touched = self.spark.sql(touched_sql).localCheckpoint()
+        touched.createOrReplaceTempView("_touched_days")
+        self.spark.sql(
+            _MARK_DAYS.format(days=qualified(DAYS_TABLE)),
+            args={"version": load_id, "ingested_at": _timestamp(ingested_at)},
+        )
+        return {row.order_date for row in touched.collect()}
+
+    def insert_files(self, batch: Batch, ingested_at: datetime, load_id: str) -> list[FileLoad]:
+        counts = self.spark.sql(_FILE_COUNTS, args=_stamped(ingested_at, load_id)).localCheckpoint()
+        counts.write.insertInto(qualified(FILES_TABLE))
+        return [
+            FileLoad(r.source_file, r.line_count, r.loaded_count, r.rejected_count, r.retry_count)
+            for r in counts.collect()
+        ]
+
+
+def _timestamp(value: datetime) -> str:
+    """A naive UTC time as Spark's SQL reads it back with `cast(... as timestamp)`."""
+    return value.isoformat(sep=" ")
+
+
+def _stamped(ingested_at: datetime, load_id: str) -> dict[str, str]:
+    return {"ingested_at": _timestamp(ingested_at), "load_id": load_id}
 
 
 def load_new_files_spark(
@@ -337,27 +228,11 @@ def load_new_files_spark(
     The signature and the report are those of `loader.load_new_files`, with a Spark session
     in place of the DuckDB connection.
     """
-    arrived = (ingested_at or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    report = LoadReport(load_id=checked_load_id(load_id or uuid.uuid4().hex), ingested_at=arrived)
-    report.migrations = ensure_spark_schema(spark)
-    ledger = spark.table(qualified(FILES_TABLE)).select("source_file", "load_id").collect()
-    loaded_before = {row.source_file for row in ledger}
-    unfinished = drop_unfinished_loads(spark, {row.load_id for row in ledger})
-    report.migrations += [f"dropped unfinished load {load}" for load in unfinished]
-    new_files = []
-    for path in pending_files(landing_dir):
-        if path.relative_to(landing_dir).as_posix() in loaded_before:
-            report.skipped_files += 1
-        else:
-            new_files.append(path)
-    if not new_files:
-        return report
-    names = [p.relative_to(landing_dir).as_posix() for p in new_files]
-    report.files, touched, report.rejected_by_reason = _load(
-        spark, new_files, names, arrived, report.load_id
+    return load_landing_files(
+        _SparkEngine(spark),
+        landing_dir,
+        ingested_at=ingested_at,
+        load_id=checked_load_id(load_id) if load_id else None,
+        # one batch: a later batch's crash would leave rows under a load id with ledger rows
+        batch_bytes=None,
     )
-    report.touched_days = sorted(touched)
-    return report
-
-
-__all__ = ["SPARK_TABLES", "load_new_files_spark"]

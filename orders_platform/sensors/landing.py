@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from orders_platform import settings
-from orders_platform.ingestion.loader import pending_files
+from orders_platform.ingestion.load_steps import pending_files
 from orders_platform.jobs import ingest_orders_job
 
 

@@ -1,0 +1,158 @@
+"""The contract as SQL: every staged line typed, judged by each reason's rule, retries flagged.
+
+One statement per engine, generated here from one table of rules (`reject_rules`) and the
+engine's `Dialect`. The rules are short predicates on typed columns and are the same on
+both engines; what differs (JSON parsing, JSON type names, timestamp parsing, regex and
+string literals) is all in how a line becomes those columns, and that is in `dialects`.
+This is a Python table rather than `.sql` files because templated SQL would need a
+templater and one macro per difference, rendered once per dialect, only so that sqlfluff
+could lint it; a table keeps each rule on one line, next to the reason it names.
+
+The statement is one pass on DuckDB (a later issue needs >= 500 K events/s): each line is
+parsed once, every field typed once, and the first broken rule, in `REJECT_REASONS` order,
+names the reason. A valid line is a retry when its event id landed before, or appears on an
+earlier valid line of the same batch (by file name, then line number).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from orders_platform.ingestion.contract import (
+    MAX_CLOCK_SKEW_HOURS,
+    REJECT_REASONS,
+    STATUSES,
+    TIMESTAMP_PATTERN,
+)
+from orders_platform.ingestion.dialects import Dialect
+
+# The columns of `_classified`, the table or view the engines write their rows from.
+_CLASSIFIED_COLUMNS = (
+    "source_file",
+    "source_line_number",
+    "raw_line",
+    "event_id",
+    "order_id",
+    "customer_id",
+    "status",
+    "amount",
+    "order_placed_at",
+    "event_time",
+    "reason",
+)
+
+
+def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
+    """Each reason's rule: the predicate on a typed line that breaks it, keyed by reason in
+    `REJECT_REASONS` order (the order they are checked in)."""
+    statuses = ", ".join(sql.literal(status) for status in STATUSES)
+    latest_event_time = ingested_at + timedelta(hours=MAX_CLOCK_SKEW_HOURS)
+    return {
+        # marked while staging: the engine's reader could not decode the line
+        "invalid_utf8": "pre_reason = 'invalid_utf8'",
+        "blank_line": sql.matches("raw_line", r"^\s*$"),
+        "malformed_json": "v is null",
+        "missing_id": "event_id is null or order_id is null or customer_id is null",
+        "unknown_status": f"status is null or status not in ({statuses})",
+        "invalid_amount": "amount is null or amount_exact <> amount",
+        "negative_amount": "amount < 0",
+        "invalid_timestamp": "order_placed_at is null or event_time is null",
+        "event_time_before_order_placed": "event_time < order_placed_at",
+        "event_time_after_arrival": (
+            f"event_time > timestamp {sql.literal(latest_event_time.isoformat(sep=' '))}"
+        ),
+    }
+
+
+def _fields(sql: Dialect) -> list[str]:
+    """Each field the rules read, from the parsed object: null unless of its JSON type."""
+    columns = []
+    for field in ("event_id", "order_id", "customer_id"):
+        non_empty = f"nullif({sql.text(field)}, '')"
+        columns.append(f"case when {sql.is_string(field)} then {non_empty} end as {field}")
+    columns.append(f"case when {sql.is_string('status')} then {sql.text('status')} end as status")
+    columns.append(
+        f"case when {sql.is_string('amount')}"
+        f" then try_cast(trim({sql.text('amount')}) as decimal(38, 10))"
+        f" when {sql.is_number('amount')} then {sql.number_as_decimal('amount')}"
+        " end as amount_exact"
+    )
+    for field in ("order_placed_at", "event_time"):
+        text = f"case when {sql.is_string(field)} then {sql.text(field)} end"
+        columns.append(f"{text} as {field}_text")
+    return columns
+
+
+def _timestamps(sql: Dialect) -> list[str]:
+    """The two times, where their text has a UTC offset and reads as an instant."""
+    return [
+        f"case when {sql.matches(f'{field}_text', TIMESTAMP_PATTERN)}"
+        f" then {sql.to_timestamp(f'{field}_text')} end as {field}"
+        for field in ("order_placed_at", "event_time")
+    ]
+
+
+_CLASSIFICATION = """
+with {parsed},
+fields as (
+    select
+        *,
+        {fields}
+    from parsed
+),
+typed as (
+    select
+        *,
+        try_cast(amount_exact as decimal(18, 2)) as amount,
+        {timestamps}
+    from fields
+),
+judged as (
+    select
+        *,
+        case
+            {rules}
+        end as reason
+    from typed
+),
+landed_before as (
+    select distinct landed.event_id
+    from {landing} as landed
+    where landed.event_id in (select judged.event_id from judged where judged.reason is null)
+)
+select
+    {columns},
+    judged.reason is null and (
+        row_number() over (
+            partition by judged.reason is null, judged.event_id
+            order by judged.source_file, judged.source_line_number
+        ) > 1
+        or landed_before.event_id is not null
+    ) as is_retry
+from judged
+left join landed_before on landed_before.event_id = judged.event_id
+"""
+
+# The rejected lines of `_classified` by reason, for the load's report.
+REJECTED_BY_REASON = """
+select reason, count(*) from _classified where reason is not null group by reason
+"""
+
+
+def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) -> str:
+    """The query that classifies `_incoming_lines` (columns `source_file`,
+    `source_line_number`, `raw_line`, `pre_reason`) into the rows of `_classified`.
+
+    `landing_table` is the landing table as the engine names it, `ingested_at` the load's
+    arrival time (naive UTC)."""
+    rules = reject_rules(sql, ingested_at)
+    return _CLASSIFICATION.format(
+        parsed=sql.parsed(),
+        fields=",\n        ".join(_fields(sql)),
+        timestamps=",\n        ".join(_timestamps(sql)),
+        rules="\n            ".join(
+            f"when {rules[reason]} then {sql.literal(reason)}" for reason in REJECT_REASONS
+        ),
+        landing=landing_table,
+        columns=",\n    ".join(f"judged.{column}" for column in _CLASSIFIED_COLUMNS),
+    )

@@ -1,0 +1,172 @@
+"""What DuckDB and Spark SQL spell differently in the classification, and nothing else.
+
+The rules of the contract (`classification`) are the same predicates on both engines; what
+differs is how a line is read into the columns they test: each engine's JSON parser and the
+names it gives JSON types, how a matched ISO-8601 text becomes a timestamp, how a regex is
+matched and how a string literal is escaped. Each difference is one method here, so the
+two engines can be read side by side and a third would be one more class.
+
+DuckDB reads each line once: `json_extract` of the list of all paths. Spark parses each
+line with `try_parse_json` to a VARIANT, which keeps the JSON type of every field (a number
+where a string id is required is `missing_id`, as on DuckDB). What Spark's parser and regex
+engine bring, all on inputs no producer of ours writes: a line with a duplicated key is
+`malformed_json` (DuckDB reads the first value), text after a closing brace is rejected
+only when the line does not end in `}`, and Java's `\\s` also matches a vertical tab, so a
+line of vertical tabs is `blank_line` on Spark and `malformed_json` on DuckDB.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from orders_platform.ingestion.contract import FIELDS
+
+
+class Dialect(Protocol):
+    """SQL fragments for the classification; `field` is one of `contract.FIELDS`."""
+
+    def parsed(self) -> str:
+        """CTEs over `_incoming_lines`, the last named `parsed`: every staged column and `v`,
+        the line's JSON object (null when the line is not one or was marked at staging)."""
+        ...
+
+    def is_string(self, field: str) -> str:
+        """The field is present and a JSON string."""
+        ...
+
+    def is_number(self, field: str) -> str:
+        """The field is present and a JSON number."""
+        ...
+
+    def text(self, field: str) -> str:
+        """The field's value as text (meant for a field that `is_string`)."""
+        ...
+
+    def number_as_decimal(self, field: str) -> str:
+        """A JSON number field as decimal(38, 10), null when it does not fit."""
+        ...
+
+    def matches(self, text: str, pattern: str) -> str:
+        """`text` contains a match of the regex `pattern` (a Python string)."""
+        ...
+
+    def to_timestamp(self, text: str) -> str:
+        """Text that matched `contract.TIMESTAMP_PATTERN` as a UTC timestamp, null when it is
+        no real instant."""
+        ...
+
+    def literal(self, value: str) -> str:
+        """`value` as a SQL string literal."""
+        ...
+
+
+_DUCKDB_PARSED = r"""parsed as (
+    select
+        *,
+        case
+            when pre_reason is null and json_valid(raw_line) and json_type(raw_line) = 'OBJECT'
+                -- DuckDB's reader accepts NaN/Infinity literals; strict JSON does not
+                -- (the string-stripping regex is costly: only lines mentioning one pay for it)
+                and case
+                    when regexp_matches(raw_line, '(?i)nan|inf')
+                        then not regexp_matches(
+                            regexp_replace(raw_line, '"(?:[^"\\]|\\.)*"', '', 'g'),
+                            '(?i)nan|inf'
+                        )
+                    else true
+                end
+                then json_extract(raw_line, [{paths}])
+        end as v
+    from _incoming_lines
+)"""
+
+
+class DuckDB:
+    """DuckDB: one `json_extract` of every path, so `v` is a list indexed like `FIELDS`."""
+
+    def parsed(self) -> str:
+        return _DUCKDB_PARSED.format(paths=", ".join(f"'$.{field}'" for field in FIELDS))
+
+    def _value(self, field: str) -> str:
+        return f"v[{FIELDS.index(field) + 1}]"
+
+    def is_string(self, field: str) -> str:
+        return f"json_type({self._value(field)}) = 'VARCHAR'"
+
+    def is_number(self, field: str) -> str:
+        return f"json_type({self._value(field)}) in ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')"
+
+    def text(self, field: str) -> str:
+        return f"{self._value(field)} ->> '$'"
+
+    def number_as_decimal(self, field: str) -> str:
+        return f"try_cast({self._value(field)}::varchar as decimal(38, 10))"
+
+    def matches(self, text: str, pattern: str) -> str:
+        return f"regexp_matches({text}, {self.literal(pattern)})"
+
+    def to_timestamp(self, text: str) -> str:
+        # the session time zone is UTC: the instant, as a naive UTC timestamp
+        return f"try_cast({text} as timestamptz)::timestamp"
+
+    def literal(self, value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+
+_SPARK_PARSED = """documents as (
+    select
+        *,
+        case
+            when pre_reason is null and raw_line rlike {closing_brace}
+                then try_parse_json(raw_line)
+        end as doc
+    from _incoming_lines
+),
+objects as (
+    select *, case when schema_of_variant(doc) like 'OBJECT%' then doc end as v
+    from documents
+),
+parsed as (
+    select
+        *,
+        {types}
+    from objects
+)"""
+
+# An offset-bearing time without seconds (allowed by the contract, and read by DuckDB) gets
+# ":00" so that Spark's cast, which requires seconds, reads the same instant.
+_ADD_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-])"
+
+
+class SparkSQL:
+    """Spark SQL: `v` is a VARIANT; each field's JSON type is read once, as `<field>_type`."""
+
+    def parsed(self) -> str:
+        types = ",\n        ".join(
+            f"schema_of_variant(variant_get(v, '$.{field}')) as {field}_type" for field in FIELDS
+        )
+        return _SPARK_PARSED.format(closing_brace=self.literal(r"\}\s*$"), types=types)
+
+    def is_string(self, field: str) -> str:
+        return f"{field}_type = 'STRING'"
+
+    def is_number(self, field: str) -> str:
+        return f"({field}_type in ('BIGINT', 'DOUBLE') or {field}_type like 'DECIMAL%')"
+
+    def text(self, field: str) -> str:
+        return f"variant_get(v, '$.{field}', 'string')"
+
+    def number_as_decimal(self, field: str) -> str:
+        return f"try_variant_get(v, '$.{field}', 'decimal(38, 10)')"
+
+    def matches(self, text: str, pattern: str) -> str:
+        return f"{text} rlike {self.literal(pattern)}"
+
+    def to_timestamp(self, text: str) -> str:
+        # the session time zone is UTC (resources.spark)
+        add_seconds = f"regexp_replace({text}, {self.literal(_ADD_SECONDS)}, '$1:00$2')"
+        return f"try_cast({add_seconds} as timestamp)"
+
+    def literal(self, value: str) -> str:
+        # Spark unescapes backslash sequences in string literals
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
