@@ -50,7 +50,8 @@ def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
     return {
         # marked while staging: the engine's reader could not decode the line
         "invalid_utf8": "pre_reason = 'invalid_utf8'",
-        "blank_line": sql.matches("raw_line", r"^\s*$"),
+        # ASCII whitespace only, spelled out: `\s` differs between RE2 and Java (vertical tab)
+        "blank_line": sql.matches("raw_line", r"^[ \t\n\f\r]*$"),
         "malformed_json": "v is null",
         "missing_id": "event_id is null or order_id is null or customer_id is null",
         "unknown_status": f"status is null or status not in ({statuses})",

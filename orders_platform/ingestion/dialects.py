@@ -10,9 +10,9 @@ DuckDB reads each line once: `json_extract` of the list of all paths. Spark pars
 line with `try_parse_json` to a VARIANT, which keeps the JSON type of every field (a number
 where a string id is required is `missing_id`, as on DuckDB). What Spark's parser and regex
 engine bring, all on inputs no producer of ours writes: a line with a duplicated key is
-`malformed_json` (DuckDB reads the first value), text after a closing brace is rejected
-only when the line does not end in `}`, and Java's `\\s` also matches a vertical tab, so a
-line of vertical tabs is `blank_line` on Spark and `malformed_json` on DuckDB.
+`malformed_json` (DuckDB reads the first value), and text after a closing brace is
+rejected only when the line does not end in `}`. Rules spell character classes out rather
+than use `\\s`, which also matches a vertical tab in Java but not in RE2.
 """
 
 from __future__ import annotations
