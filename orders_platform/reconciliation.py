@@ -7,11 +7,12 @@ in the numbers it is checked against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
 
 import duckdb
+import pandas as pd
 
 _RECONCILE = """
 with latest as (
@@ -80,6 +81,18 @@ class DayReconciliation:
         )
 
 
+# DayReconciliation's fields in the report's order (counts, then amounts) and their headers
+_REPORT_COLUMNS = {
+    "order_date": "order_date",
+    "source_orders": "source",
+    "fct_orders": "fct",
+    "revenue_orders": "revenue",
+    "source_net_revenue": "source_net",
+    "fct_net_revenue": "fct_net",
+    "revenue_net_revenue": "revenue_net",
+}
+
+
 def reconcile_days(
     conn: duckdb.DuckDBPyConnection, first_day: date | None = None, last_day: date | None = None
 ) -> list[DayReconciliation]:
@@ -89,16 +102,15 @@ def reconcile_days(
 
 
 def render_table(days: list[DayReconciliation]) -> str:
-    """A fixed-width table for terminals and logs."""
-    header = (
-        f"{'order_date':<11} {'source':>7} {'fct':>7} {'revenue':>7}  "
-        f"{'source_net':>13} {'fct_net':>13} {'revenue_net':>13}  status"
-    )
-    lines = [header, "-" * len(header)]
-    for d in days:
-        lines.append(
-            f"{d.order_date.isoformat():<11} {d.source_orders:>7} {d.fct_orders:>7} "
-            f"{d.revenue_orders:>7}  {d.source_net_revenue:>13} {d.fct_net_revenue:>13} "
-            f"{d.revenue_net_revenue:>13}  {'ok' if d.matches else 'MISMATCH'}"
-        )
-    return "\n".join(lines)
+    """A fixed-width table for terminals and logs, one row per day, amounts to the cent.
+
+    The frame keeps the values as they are (`dtype=object`): the amounts stay `Decimal`, so
+    they print as stored instead of as floats.
+    """
+    if not days:
+        return "no days to reconcile"
+    frame = pd.DataFrame(
+        [asdict(day) for day in days], columns=list(_REPORT_COLUMNS), dtype=object
+    ).rename(columns=_REPORT_COLUMNS)
+    frame["status"] = ["ok" if day.matches else "MISMATCH" for day in days]
+    return frame.to_string(index=False)

@@ -50,7 +50,7 @@ def orders_landing(
             nothing_lost = check_nothing_lost(conn)
             versions = dict(conn.execute(_DAY_VERSIONS).fetchall())
     else:
-        with warehouse.connect() as conn:
+        with warehouse.get_connection() as conn:
             report = load_new_files(conn, landing.directory(), load_id=context.run.run_id)
             nothing_lost = check_nothing_lost(conn)
             versions = dict(conn.execute(_DAY_VERSIONS).fetchall())
