@@ -32,10 +32,15 @@ class DbtDebugLog:
     partial: bytes = b""
     events: list[dict[str, Any]] = field(default_factory=list)
 
+    found: Path | None = None
+
     def path(self) -> Path | None:
-        logs = [d / "dbt.log" for d in invocation_dirs(self.op_name, self.run_id)]
-        found = [log for log in logs if log.exists()]
-        return found[0] if found else None
+        """The log's path, looked up until it exists (a glob over every target directory is
+        too slow to repeat on each poll of a test that must act within a second)."""
+        if self.found is None:
+            logs = [d / "dbt.log" for d in invocation_dirs(self.op_name, self.run_id)]
+            self.found = next((log for log in logs if log.exists()), None)
+        return self.found
 
     def poll(self) -> list[dict[str, Any]]:
         """Every complete event logged so far (reads only what was added since last time)."""

@@ -142,11 +142,12 @@ def kill_when(
     """Kill the run's processes as soon as dbt's log shows `reached`; describe the point."""
     log = DbtDebugLog(run_id)
     deadline = time.monotonic() + 300
+    pid = None
     while time.monotonic() < deadline:
+        # the worker's pid is known before dbt starts: look it up first, not at the kill point
+        pid = pid or run_worker_pid(instance, run_id)
         events = log.poll()
-        if any(reached(event) for event in events):
-            pid = run_worker_pid(instance, run_id)
-            assert pid is not None
+        if pid is not None and any(reached(event) for event in events):
             killed = kill_dash_9(pid)
             last = log.poll()[-1]["info"]
             return f"{len(killed)} processes killed after dbt logged: {last['msg'][:120]!r}"
