@@ -19,6 +19,7 @@ from dagster import AssetKey, ExecuteInProcessResult
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
 from orders_platform_tests.harness import AUDIT_COLUMNS, Platform
+from orders_platform_tests.snapshots import platform_copy
 from orders_platform_tests.spark_harness import SparkPlatform, spark_platform_at
 from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_RECONCILES, by_partition
 from orders_platform_tests.test_pipeline import assert_matches_oracle, dbt_commands
@@ -156,19 +157,19 @@ def _same_value(spark: object, duck: object) -> bool:
 
 
 def test_the_lateness_marts_on_spark_equal_duckdb_s_for_the_same_files(
-    remerged, late_landed_platform
+    remerged, late_landed_snapshot, tmp_path
 ):
     """No oracle of its own: the DuckDB build of these marts is held to one in test_lateness,
     so equality carries it over to Spark's `seconds_between`, percentiles and age spans."""
-    spark = _lateness_marts(remerged.platform)
+    spark = _lateness_marts(remerged.platform)  # before the DuckDB platform's environment
     # the module's history step for step: which days revenue_daily holds (and so the curve's
     # window) depends on it, e.g. a day emptied by a re-date stays as a zero row only if it
     # had been merged before. The snapshot holds the on-time wave ingested and merged over
     # FIRST..LAST, then the late wave landed.
-    duck = late_landed_platform
-    assert duck.remerge("2026-03-08", LAST).success
-    assert duck.remerge(FIRST, LAST).success
-    expected = _lateness_marts(duck)
+    with platform_copy(late_landed_snapshot, tmp_path / "duck") as duck:
+        assert duck.remerge("2026-03-08", LAST).success
+        assert duck.remerge(FIRST, LAST).success
+        expected = _lateness_marts(duck)
     for table in LATENESS_MARTS:
         assert len(spark[table]) == len(expected[table]) > 0, table
         for spark_row, duck_row in zip(spark[table], expected[table], strict=True):
