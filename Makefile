@@ -54,7 +54,7 @@ $(SPARK_STAMP): $(STAMP)
 install-spark: $(SPARK_STAMP)
 
 test-spark: $(MANIFEST) $(SPARK_STAMP)
-	$(BIN)/python -m pytest -m spark -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m spark
 
 # The Dagster UI in headless Chromium (Debian's package, installed here when missing);
 # screenshots in e2e-artifacts/. Not part of `make test` (pytest marker `browser`).
