@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from orders_platform.ingestion.contract import (
+    FIELDS,
     MAX_CLOCK_SKEW_HOURS,
     REJECT_REASONS,
     STATUSES,
@@ -27,19 +28,7 @@ from orders_platform.ingestion.contract import (
 from orders_platform.ingestion.dialects import Dialect
 
 # The columns of `_classified`, the table or view the engines write their rows from.
-_CLASSIFIED_COLUMNS = (
-    "source_file",
-    "source_line_number",
-    "raw_line",
-    "event_id",
-    "order_id",
-    "customer_id",
-    "status",
-    "amount",
-    "order_placed_at",
-    "event_time",
-    "reason",
-)
+_CLASSIFIED_COLUMNS = ("source_file", "source_line_number", "raw_line", *FIELDS, "reason")
 
 
 def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
