@@ -12,6 +12,7 @@ from orders_platform.jobs import (
     ingest_orders_job,
     orders_checks_job,
     orders_daily_job,
+    orders_lateness_job,
     revenue_freshness_job,
 )
 from orders_platform.notify.revisions import WebhookRevisionNotifier
@@ -25,17 +26,33 @@ from orders_platform.schedules.schedules import (
 )
 from orders_platform.sensors.landing import landing_file_sensor
 from orders_platform.sensors.late_data import late_data_remerge_sensor
-from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
+from orders_platform.transform.assets import (
+    orders_daily_dbt_models,
+    orders_dbt_models,
+    orders_lateness_dbt_models,
+)
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
 
 defs = Definitions(
-    assets=[orders_landing, landed_order_days, orders_dbt_models, orders_daily_dbt_models],
+    assets=[
+        orders_landing,
+        landed_order_days,
+        orders_dbt_models,
+        orders_daily_dbt_models,
+        orders_lateness_dbt_models,
+    ],
     asset_checks=[
         yesterday_materialized_by_deadline,
         remerge_window_covers_lateness,
         *build_schema_change_checks([AssetKey("fct_orders"), AssetKey("revenue_daily")]),
     ],
-    jobs=[ingest_orders_job, orders_daily_job, orders_checks_job, revenue_freshness_job],
+    jobs=[
+        ingest_orders_job,
+        orders_daily_job,
+        orders_lateness_job,
+        orders_checks_job,
+        revenue_freshness_job,
+    ],
     schedules=[
         hourly_ingestion_schedule,
         daily_partition_schedule,

@@ -4,7 +4,11 @@ from dagster import AssetSelection, define_asset_job
 
 from orders_platform.checks.freshness import yesterday_materialized_by_deadline
 from orders_platform.ingestion.assets import orders_landing
-from orders_platform.transform.assets import orders_daily_dbt_models, orders_dbt_models
+from orders_platform.transform.assets import (
+    orders_daily_dbt_models,
+    orders_dbt_models,
+    orders_lateness_dbt_models,
+)
 
 ingest_orders_job = define_asset_job(
     "ingest_orders_job",
@@ -18,6 +22,14 @@ orders_daily_job = define_asset_job(
     "orders_daily_job",
     selection=AssetSelection.assets(orders_daily_dbt_models),
     description="Re-merge fct_orders and revenue_daily for a partition or a partition range.",
+)
+
+# The lateness reports for a partition range, after its marts: what automation runs after
+# every re-merge, and what to launch by hand when the late-data sensor is stopped.
+orders_lateness_job = define_asset_job(
+    "orders_lateness_job",
+    selection=AssetSelection.assets(orders_lateness_dbt_models),
+    description="Profile how late the data of a partition range arrived (docs/lateness.md).",
 )
 
 # Re-run the marts' checks (reconciliation, uniqueness, schema) for a partition range

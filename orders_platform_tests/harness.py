@@ -88,6 +88,19 @@ class Platform:
             **kwargs,
         )
 
+    def profile_lateness(
+        self, first_day: str, last_day: str, **kwargs: Any
+    ) -> ExecuteInProcessResult:
+        """Build the lateness reports of a partition range, as automation does after a re-merge."""
+        return self.run_job(
+            "orders_lateness_job",
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: first_day,
+                ASSET_PARTITION_RANGE_END_TAG: last_day,
+            },
+            **kwargs,
+        )
+
     def check_evaluations(self, run_id: str) -> list[AssetCheckEvaluation]:
         """The asset check results a run recorded, read back from the instance."""
         records = self.instance.get_records_for_run(

@@ -4,7 +4,8 @@ A seeded fixture whose arrival delays this test sets lands relative to now (so f
 which depends on the real clock, can be judged). Every expected number is computed here,
 in plain Python, from the fixture's own events: not from the SQL under test.
 
-Three real dbt runs through Dagster, sharing one platform (each costs ~20 s):
+Three re-merges through Dagster, each followed by the lateness run automation would launch,
+sharing one platform:
 1. the first wave at the default settings: per-day lateness, curve, recommendation,
    materialization metadata, the coverage warning, every day provisional;
 2. a lower target share and the finance view as of just after the quiet period: the
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dagster import AssetCheckSeverity, AssetKey
+from dagster import AssetCheckSeverity, AssetKey, ExecuteInProcessResult
 
 from orders_platform.definitions import defs
 from orders_platform.partitions import daily_partitions
@@ -301,10 +302,14 @@ def coverage_check(result):
     return evaluation
 
 
-def remerge(platform):
-    result = platform.remerge(DAYS[0].isoformat(), DAYS[-1].isoformat())
-    assert result.success, "a WARN check never fails or blocks the run"
-    return result
+def remerge(platform) -> tuple[ExecuteInProcessResult, ExecuteInProcessResult]:
+    """Re-merge every day, then profile their lateness, as automation does after a re-merge."""
+    first, last = DAYS[0].isoformat(), DAYS[-1].isoformat()
+    merged = platform.remerge(first, last)
+    assert merged.success
+    profiled = platform.profile_lateness(first, last)
+    assert profiled.success, "a WARN check never fails or blocks the run"
+    return merged, profiled
 
 
 def finality(platform) -> dict[date, tuple[str, datetime]]:
@@ -336,11 +341,24 @@ def test_settings_reach_dbt_as_validated_vars(monkeypatch):
         dbt_var_settings()
 
 
-def test_the_lateness_mart_is_a_partitioned_mart_healed_like_the_others():
-    node = defs.resolve_asset_graph().get(AssetKey("order_lateness_daily"))
+def test_the_lateness_reports_follow_the_marts_in_runs_of_their_own():
+    graph = defs.resolve_asset_graph()
+    node = graph.get(AssetKey("order_lateness_daily"))
     assert node.partitions_def == daily_partitions
-    assert AssetKey("landed_order_days") in node.parent_keys
     assert AssetKey("revenue_daily") in node.parent_keys
+    assert node.automation_condition is not None
+    daily_job = {
+        key.path[-1]
+        for key in defs.resolve_job_def("orders_daily_job").asset_layer.executable_asset_keys
+    }
+    assert "revenue_daily" in daily_job
+    assert not daily_job & {
+        "order_lateness_daily",
+        "order_completeness_curve",
+        "order_lookback_recommendation",
+    }
+    revisions = graph.get(AssetKey("revenue_daily_revisions"))
+    assert AssetKey("order_lookback_recommendation") not in revisions.parent_keys
 
 
 @pytest.mark.slow
@@ -350,7 +368,7 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
     assert platform.run_job("ingest_orders_job").success
 
     # 1. default settings: target 99.9 %, quiet period 48 h
-    first = remerge(platform)
+    _, first = remerge(platform)
     actual = {
         row.pop("order_date"): row
         for row in dict_rows(
@@ -409,22 +427,24 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
     def settles(day: date, lookback: int) -> datetime:
         return datetime.combine(day + timedelta(days=lookback + 1), datetime.min.time())
 
+    # the days' first totals were merged before any lateness report existed, so they settle
+    # by the re-merge window, the lookback known when they were made
     status = finality(platform)
     assert {s for s, _ in status.values()} == {"provisional"}
     for day, (_, final_from) in status.items():
-        assert final_from == max(settles(day, days_needed), merged_at + timedelta(hours=48))
+        assert final_from == max(settles(day, REMERGE_DAYS), merged_at + timedelta(hours=48))
 
     # 2. a lower target the window covers; finance looks just past the quiet period
     monkeypatch.setenv("ORDERS_LATENESS_TARGET_SHARE", "0.9")
     as_of = merged_at + timedelta(hours=48, minutes=1)
     monkeypatch.setenv("ORDERS_FINANCE_AS_OF", as_of.isoformat())
-    second = remerge(platform)
+    _, second = remerge(platform)
     assert coverage_check(second).passed
     low_target = expected_recommendation(curve, 0.9)["recommended_lookback_days"]
     assert low_target <= REMERGE_DAYS
     status = finality(platform)
     for day in DAYS:
-        settled = settles(day, days_needed) <= as_of
+        settled = settles(day, REMERGE_DAYS) <= as_of
         assert status[day][0] == ("final" if settled else "provisional"), day
     assert status[OLD_DAY][0] == "final" and status[YOUNG_DAY][0] == "provisional"
 
@@ -434,7 +454,7 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
     with Receiver() as receiver:
         monkeypatch.setenv("ORDERS_SLACK_WEBHOOK_URL", receiver.url)
         land(platform, revision_wave())
-        third = remerge(platform)
+        third, _ = remerge(platform)
     flagged = dict(
         platform.rows(
             "select order_date, revised_final_day from revenue_daily_revisions "
@@ -443,6 +463,12 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
         )
     )
     assert flagged == {OLD_DAY: True, YOUNG_DAY: False}
+    # versions made after a lateness run settle by the lookback it recommended
+    settling = platform.rows(
+        "select order_date, settles_at from revenue_daily_revisions where revised_by_run = ?",
+        [third.run_id],
+    )
+    assert dict(settling) == {day: settles(day, low_target) for day in (OLD_DAY, YOUNG_DAY)}
     [message] = receiver.messages
     first_line, *lines = message.splitlines()
     assert "FINAL revenue revised" in first_line and OLD_DAY.isoformat() in first_line

@@ -126,3 +126,19 @@
         where order_date in (select {{ days }}.order_date from {{ days }})
     )
 {%- endmacro %}
+
+
+{#- The lookback recommendation table as the lateness models last built it, or none before
+    they have run. Looked up, not ref()'d: the lateness models are reports built after the
+    marts in runs of their own, so the re-merge must neither wait for them nor depend on
+    them (a ref would make revenue_daily_revisions their downstream). -#}
+{% macro last_lookback_recommendation() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(
+        database=this.database,
+        schema=this.schema,
+        identifier='order_lookback_recommendation',
+    )) }}
+{%- endmacro %}

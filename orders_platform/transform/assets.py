@@ -2,15 +2,18 @@
 
 Incremental models (the marts) are daily-partitioned and re-merged by window: a backfill of
 any number of days runs dbt once (`BackfillPolicy.single_run`) with the window as dbt vars.
-Everything else (the staging view) is unpartitioned. Both write the DuckDB file, so both
-sit in the single-writer pool.
+The lateness reports are partitioned the same way but are a separate asset set: they read
+the marts and gate nothing, so automation builds them after a re-merge, in a run of their
+own, and neither the nightly re-merge nor a late-data heal waits for them. Everything else
+(the staging view) is unpartitioned. All of them write the DuckDB file, so all sit in the
+single-writer pool.
 
 dbt's own tests are the checks that must block: in `dbt build`, a failing test on
 fct_orders (whole-table uniqueness, reconciliation with the landing table) makes dbt skip
 revenue_daily, so bad data never reaches it in that run. Once dbt has exited, its events
 are published with per-partition check results and the tables' actual schemas
 (`orders_platform.transform.dbt_results`), and a failed build fails the run with a summary.
-The lateness mart also carries its trailing-window figures and completeness curve
+The lateness table also carries its trailing-window figures and completeness curve
 (`orders_platform.lateness`), so the UI plots them over materializations.
 """
 
@@ -51,8 +54,10 @@ from orders_platform.transform.dbt_results import ModelMetadata, failure_summary
 from orders_platform.transform.translator import OrdersDbtTranslator
 
 # The marts are daily-partitioned (incremental tables and the as-of views over them, built in
-# the same dbt invocation); staging is not.
+# the same dbt invocation); so are the lateness reports, built after them in runs of their
+# own so that no re-merge waits for them; staging is not partitioned.
 PARTITIONED_MODELS = "path:models/marts"
+LATENESS_MODELS = "path:models/lateness"
 
 # Models whose materializations carry more than their schema.
 MODEL_METADATA: dict[str, ModelMetadata] = {LATENESS_TABLE: lateness_metadata}
@@ -157,7 +162,27 @@ def orders_daily_dbt_models(
 @dbt_assets(
     manifest=orders_dbt_project().manifest_path,
     project=orders_dbt_project(),
-    exclude=PARTITIONED_MODELS,
+    select=LATENESS_MODELS,
+    partitions_def=daily_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    dagster_dbt_translator=OrdersDbtTranslator(),
+    pool=WRITER_POOL,
+    name="orders_lateness_dbt_models",
+)
+def orders_lateness_dbt_models(
+    context: AssetExecutionContext,
+    dbt: OrdersDbtCliResource,
+    warehouse: WarehouseResource,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    """Profile how late the run's days arrived, after their marts were re-merged."""
+    yield from _build(context, dbt, warehouse, config, run_partition_keys(context))
+
+
+@dbt_assets(
+    manifest=orders_dbt_project().manifest_path,
+    project=orders_dbt_project(),
+    exclude=f"{PARTITIONED_MODELS} {LATENESS_MODELS}",
     dagster_dbt_translator=OrdersDbtTranslator(),
     pool=WRITER_POOL,
     name="orders_dbt_models",

@@ -3,7 +3,9 @@
 Sources map to the asset that writes them (`orders_landing` is the ingestion asset), so the
 graph connects without any per-model rule. Every mart (folder `marts`, all daily-partitioned)
 also depends on `landed_order_days`, partition by partition, and re-merges itself when that
-changes: that is how late data marks exactly the affected days stale and heals them.
+changes: that is how late data marks exactly the affected days stale and heals them. The
+lateness reports (folder `lateness`) follow the marts they read by the same condition, in
+runs of their own, so a re-merge never waits for them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from orders_platform.ingestion.landed_days import LANDED_ORDER_DAYS
 from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION
 
 MARTS = "marts"
+LATENESS = "lateness"
 
 
 class OrdersDbtTranslator(DagsterDbtTranslator):
@@ -34,6 +37,8 @@ class OrdersDbtTranslator(DagsterDbtTranslator):
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
+        if spec.group_name == LATENESS:
+            return spec.replace_attributes(automation_condition=EAGER_FOR_EVERY_PARTITION)
         if spec.group_name != MARTS:
             return spec
         return spec.replace_attributes(

@@ -15,6 +15,7 @@
 
 {%- set quiet_hours = number_var('finality_quiet_hours', 0, 87600) | int %}
 {%- set remerge_days = number_var('orders_remerge_window_days', 1, 3660) | int %}
+{%- set recommendation = last_lookback_recommendation() %}
 {%- set knows_settling = is_incremental() and 'settles_at' in (
     adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
 ) %}
@@ -33,10 +34,15 @@ with revenue as (
 
 settle_lookback as (
 
-    -- the recommended lookback, or the re-merge window before there is a recommendation
-    select
-        coalesce(max(recommended_lookback_days), {{ remerge_days }}) as lookback_days
-    from {{ ref('order_lookback_recommendation') }}
+    -- the lookback the lateness models last recommended, or the re-merge window before
+    -- there is a recommendation
+    {% if recommendation is not none %}
+        select
+            coalesce(max(recommended_lookback_days), {{ remerge_days }}) as lookback_days
+        from {{ recommendation }}
+    {% else %}
+        select {{ remerge_days }} as lookback_days
+    {% endif %}
 
 ),
 
