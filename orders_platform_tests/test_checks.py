@@ -11,12 +11,14 @@ from dagster._core.storage.tags import (
 
 from orders_platform.checks.freshness import yesterday_freshness
 from orders_platform.checks.schema import schema_diff
+from orders_platform.transform.assets import orders_daily_dbt_models
 from orders_platform_tests.fixtures.late_events import both_waves
 
 FIRST, LAST = "2026-03-01", "2026-03-14"
 FOURTEEN_DAYS = [(date(2026, 3, 1) + timedelta(days=n)).isoformat() for n in range(14)]
 FCT_RECONCILES = "reconciles_with_landing_fct_orders_orders"
 REVENUE_RECONCILES = "reconciles_with_landing_revenue_daily_daily"
+DAILY_MARTS = {"fct_orders", "revenue_daily"}
 
 
 def by_partition(result_or_evaluations, check_name):
@@ -100,6 +102,31 @@ def test_an_amount_tampered_by_a_cent_fails_reconciliation_for_that_day_only(mer
     assert failing["net_revenue_difference"].value == pytest.approx(0.01)
     assert failing["orders_difference"].value == 0
     assert all(e.passed for e in by_partition(result, REVENUE_RECONCILES).values())
+
+
+@pytest.mark.slow
+def test_a_checks_only_run_reports_every_selected_check_even_after_one_fails(merged_platform):
+    with merged_platform.connect() as conn:
+        conn.execute("delete from fct_orders where order_date = '2026-03-05'")
+    result = merged_platform.run_job(
+        "orders_checks_job",
+        tags={ASSET_PARTITION_RANGE_START_TAG: FIRST, ASSET_PARTITION_RANGE_END_TAG: LAST},
+        raise_on_error=False,
+    )
+    assert not result.success
+    assert not result.get_asset_materialization_events()
+    dbt_checks = {
+        key.name
+        for key in orders_daily_dbt_models.check_keys
+        if key.asset_key.path[-1] in DAILY_MARTS
+    }
+    reported = {e.check_name for e in result.get_asset_check_evaluations()}
+    assert dbt_checks <= reported, f"never evaluated: {sorted(dbt_checks - reported)}"
+    fct = by_partition(result, FCT_RECONCILES)
+    assert [day for day, e in fct.items() if not e.passed] == ["2026-03-05"]
+    revenue = by_partition(result, REVENUE_RECONCILES)
+    assert sorted(revenue) == FOURTEEN_DAYS
+    assert all(e.passed for e in revenue.values()), "revenue_daily itself was not touched"
 
 
 def test_deleting_a_rejected_row_fails_nothing_lost_and_names_the_file(platform):

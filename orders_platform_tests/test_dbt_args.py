@@ -90,3 +90,14 @@ def test_a_setting_may_never_override_the_run_window():
     window = DateWindow.from_partition_keys(["2026-03-01"])
     with pytest.raises(ValueError, match="per-run"):
         dbt_build_args(window, target="dev", settings_vars={"orders_window_start": "1999-01-01"})
+
+
+def test_a_checks_only_run_tests_instead_of_building_so_no_check_is_skipped():
+    args = dbt_build_args(None, target="prod", checks_only=True)
+    assert args[0] == "test"
+    assert args[1:] == dbt_build_args(None, target="prod")[1:]
+
+
+def test_a_checks_only_run_cannot_full_refresh():
+    with pytest.raises(ValueError, match="checks-only"):
+        dbt_build_args(None, target="dev", checks_only=True, full_refresh=True)

@@ -109,6 +109,7 @@ def _build(
         target=dbt_target(engine, settings.dbt_target()),
         full_refresh=config.full_refresh,
         settings_vars=settings.dbt_var_settings(),
+        checks_only=not context.selected_asset_keys,
     )
     env = dbt_run_env(window, run_id=context.run.run_id) | dbt_engine_env(
         engine,

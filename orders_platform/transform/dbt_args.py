@@ -62,8 +62,13 @@ def dbt_build_args(
     target: str,
     full_refresh: bool = False,
     settings_vars: Mapping[str, float | int | str] | None = None,
+    checks_only: bool = False,
 ) -> list[str]:
     """Arguments for the `dbt build` that materializes `window` (None: no partition window).
+
+    A run that selects only checks gets `dbt test` instead: `dbt build` skips the tests of a
+    model downstream of a failed test, which protects a build, but a checks-only run
+    materializes nothing, so each selected check must report pass or fail.
 
     The window itself travels in the environment (`dbt_run_env`); the arguments are the same
     for every run, which is what lets dbt reuse its parse of the project. Unit tests are
@@ -77,10 +82,12 @@ def dbt_build_args(
             "Refusing --full-refresh on target 'prod': production tables are never rebuilt. "
             "Launch a partition backfill over the affected days instead."
         )
+    if full_refresh and checks_only:
+        raise ValueError("a checks-only run materializes nothing, so it cannot full-refresh")
     reserved = sorted(set(settings_vars or {}) & RUN_SETTING_VARS)
     if reserved:
         raise ValueError(f"settings may not set per-run dbt vars: {reserved}")
-    args = ["build", "--exclude", "test_type:unit"]
+    args = ["test" if checks_only else "build", "--exclude", "test_type:unit"]
     if settings_vars:
         args += ["--vars", json.dumps(dict(settings_vars), sort_keys=True)]
     if full_refresh:

@@ -188,4 +188,5 @@ def failure_summary(run_results: Mapping[str, Any]) -> str:
             "Not materialized, to keep bad data from flowing downstream: "
             + ", ".join(skipped_models)
         )
-    return "dbt build failed:\n" + "\n".join(lines)
+    command = run_results.get("args", {}).get("which", "build")
+    return f"dbt {command} failed:\n" + "\n".join(lines)
