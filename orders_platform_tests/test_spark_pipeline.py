@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.spark, pytest.mark.slow]
 FIRST, LAST = "2026-03-01", "2026-03-14"
 FOURTEEN_DAYS = [(date(2026, 3, 1) + timedelta(days=n)).isoformat() for n in range(14)]
 EMPTIED_DAY = date(2026, 3, 7)  # o-0307-1, its only order, is re-dated to 03-08
-# the marts built from the lateness macros (engine-specific clock arithmetic and percentiles)
+# the reports built from the lateness macros (engine-specific clock arithmetic and percentiles)
 # (table, its key)
 LATENESS_MARTS = {
     "order_lateness_daily": "order_date",
@@ -72,7 +72,9 @@ def remerged(tmp_path_factory) -> Iterator[Remerged]:
         platform.land(late_wave())
         partial = platform.remerge("2026-03-08", LAST).success
         left_day = _left_day_state(platform, partial)
-        yield Remerged(platform, on_time_matches, left_day, platform.remerge(FIRST, LAST))
+        result = platform.remerge(FIRST, LAST)
+        assert platform.profile_lateness(FIRST, LAST).success  # what automation runs next
+        yield Remerged(platform, on_time_matches, left_day, result)
 
 
 def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(remerged):
@@ -184,6 +186,7 @@ def test_the_lateness_marts_on_spark_equal_duckdb_s_for_the_same_files(
     with platform_copy(late_landed_snapshot, tmp_path / "duck") as duck:
         assert duck.remerge("2026-03-08", LAST).success
         assert duck.remerge(FIRST, LAST).success
+        assert duck.profile_lateness(FIRST, LAST).success
         expected = _lateness_marts(duck)
     for table in LATENESS_MARTS:
         assert len(spark[table]) == len(expected[table]) > 0, table
