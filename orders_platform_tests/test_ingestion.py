@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from orders_platform.ingestion.classification import reject_rules
-from orders_platform.ingestion.contract import REJECT_REASONS
+from orders_platform.ingestion.contract import HISTORY_FOLDER, REJECT_REASONS
 from orders_platform.ingestion.dialects import DuckDB, SparkSQL
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.replay import export_rejected
@@ -16,9 +16,11 @@ from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import (
     QUOTE_CUSTOMER_ID,
     SQL_ORDER_ID,
+    LandingFile,
     both_waves,
     event_line,
     late_wave,
+    on_time_wave,
 )
 
 ARRIVAL = datetime(2026, 3, 20, tzinfo=UTC)
@@ -189,3 +191,20 @@ def test_rejected_lines_replay_as_a_new_file_once_corrected(platform):
 def test_replaying_an_unknown_reason_is_refused(platform):
     with platform.connect() as conn, pytest.raises(ValueError, match="unknown reason"):
         export_rejected(conn, platform.root / "x.jsonl", reason="'; drop table orders_landing")
+
+
+def test_history_files_land_unstamped_and_in_the_ledger_beside_stamped_files(platform):
+    first, *others = on_time_wave()
+    history = LandingFile(f"{HISTORY_FOLDER}/{first.name}", first.arrived_at, first.lines)
+    platform.land([history, *others])
+    stamps = platform.rows(
+        "select source_file, count(*), count(event_ingested_at) from orders_landing "
+        "group by 1 order by 1"
+    )
+    assert [row[0] for row in stamps] == sorted([history.name, *(f.name for f in others)])
+    for source_file, rows, stamped in stamps:
+        assert stamped == (0 if source_file.startswith(f"{HISTORY_FOLDER}/") else rows)
+    ledger = platform.rows(
+        "select source_file, event_ingested_at is not null from orders_landing_files"
+    )
+    assert sorted(ledger) == sorted((name, True) for name, _, _ in stamps)

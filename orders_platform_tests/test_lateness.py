@@ -17,7 +17,7 @@ sharing one platform:
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,6 +27,7 @@ import yaml
 from dagster import AssetCheckSeverity, AssetKey, ExecuteInProcessResult
 
 from orders_platform.definitions import defs
+from orders_platform.ingestion.contract import HISTORY_FOLDER
 from orders_platform.partitions import daily_partitions
 from orders_platform.schedules.schedules import REMERGE_DAYS
 from orders_platform.settings import DBT_PROJECT_DIR, dbt_var_settings
@@ -480,3 +481,33 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
     # the refund took the day's revenue down by the refunded amount
     refund = revision_wave()[0]
     assert f"(-{refund.amount})" in old_line
+
+
+@pytest.mark.slow
+def test_a_history_import_reads_as_on_time_data_not_as_lateness(platform):
+    """Every first-wave event imported today in one file of the history folder: the lateness
+    reports equal those of the same events had each arrived at its business time."""
+    history = [replace(e, ingested_at=None) for e in first_wave()]
+    imported = LandingFile(f"{HISTORY_FOLDER}/import.jsonl", NOW, [e.line() for e in history])
+    platform.land([imported])
+    assert platform.rows("select count(*), count(event_ingested_at) from orders_landing") == [
+        (len(history), 0)
+    ]
+    assert platform.run_job("ingest_orders_job").success
+    _, profiled = remerge(platform)
+
+    actual = {
+        row.pop("order_date"): row
+        for row in dict_rows(
+            platform, "select * exclude (arrived_through, merged_at) from order_lateness_daily"
+        )
+    }
+    expected = expected_days(history)
+    assert actual.keys() == expected.keys()
+    for day, row in expected.items():
+        assert actual[day] == pytest.approx(row), day
+    recommended = expected_recommendation(expected_curve(history), 0.999)
+    assert recommended["recommended_lookback_days"] <= REMERGE_DAYS
+    [recommendation] = dict_rows(platform, "select * from order_lookback_recommendation")
+    assert {k: recommendation[k] for k in recommended} == pytest.approx(recommended)
+    assert coverage_check(profiled).passed

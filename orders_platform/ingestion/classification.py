@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from orders_platform.ingestion.contract import (
     FIELDS,
+    HISTORY_FOLDER,
     MAX_CLOCK_SKEW_HOURS,
     REJECT_REASONS,
     STATUSES,
@@ -118,7 +119,8 @@ select
             order by judged.source_file, judged.source_line_number
         ) > 1
         or landed_before.event_id is not null
-    ) as is_retry
+    ) as is_retry,
+    {arrival} as event_ingested_at
 from judged
 left join landed_before on landed_before.event_id = judged.event_id
 """
@@ -134,9 +136,16 @@ def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) 
     `source_line_number`, `raw_line`, `pre_reason`) into the rows of `_classified`.
 
     `landing_table` is the landing table as the engine names it, `ingested_at` the load's
-    arrival time (naive UTC)."""
+    arrival time (naive UTC): each row's `event_ingested_at`, except for history files
+    (`contract.HISTORY_FOLDER`), whose rows land unstamped."""
     rules = reject_rules(sql, ingested_at)
+    history = sql.literal(f"{HISTORY_FOLDER}/%")
+    arrival = (
+        f"case when judged.source_file like {history} then null"
+        f" else timestamp {sql.literal(ingested_at.isoformat(sep=' '))} end"
+    )
     return _CLASSIFICATION.format(
+        arrival=arrival,
         parsed=sql.parsed(),
         fields=",\n        ".join(_fields(sql)),
         timestamps=",\n        ".join(_timestamps(sql)),

@@ -47,6 +47,13 @@ TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[
 # How far in the future (relative to its arrival) an event_time may be before it is rejected.
 MAX_CLOCK_SKEW_HOURS = 24
 
+# Files under this sub-folder of the landing zone are history: events that happened before
+# the platform was adopted, imported in bulk. They land without an arrival stamp
+# (`event_ingested_at` null), so they count as on time, like legacy rows, and an import of
+# months of files does not read as months of lateness. Their files are still in the ledger
+# (`orders_landing_files`, whose `event_ingested_at` says when they were loaded).
+HISTORY_FOLDER = "history"
+
 # Landing file naming: producers write `name.jsonl.tmp` and rename to `name.jsonl` when the file
 # is complete; only `*.jsonl` files are ever read.
 LANDING_FILE_GLOB = "*.jsonl"

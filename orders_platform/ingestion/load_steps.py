@@ -93,7 +93,9 @@ class LoadEngine(Protocol):
         """Around the writes of one batch: what makes them safe if the load dies."""
         ...
 
-    def insert_loaded(self, ingested_at: datetime, load_id: str) -> None: ...
+    def insert_loaded(self, load_id: str) -> None:
+        """The valid rows, stamped as `_classified` says (`classification_sql`)."""
+        ...
 
     def insert_rejected(self, ingested_at: datetime, load_id: str) -> None: ...
 
@@ -202,7 +204,7 @@ def load_landing_files(
         engine.stage(batch)
         rejected_by_reason = engine.classify(arrived)
         with engine.writing():
-            engine.insert_loaded(arrived, report.load_id)
+            engine.insert_loaded(report.load_id)
             engine.insert_rejected(arrived, report.load_id)
             touched = engine.mark_days(arrived, report.load_id)
             files = engine.insert_files(batch, arrived, report.load_id)

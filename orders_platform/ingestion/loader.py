@@ -84,7 +84,7 @@ insert into orders_landing (
 )
 select
     event_id, order_id, customer_id, status, amount, order_placed_at, event_time,
-    $ingested_at, source_file, source_line_number, $load_id, is_retry
+    event_ingested_at, source_file, source_line_number, $load_id, is_retry
 from _classified
 where reason is null
 order by source_file, source_line_number
@@ -183,8 +183,8 @@ class _DuckDBEngine:
             self.conn.execute("drop table if exists _classified")
             self.conn.execute("drop table if exists _incoming_lines")
 
-    def insert_loaded(self, ingested_at: datetime, load_id: str) -> None:
-        self.conn.execute(_INSERT_LANDED, {"ingested_at": ingested_at, "load_id": load_id})
+    def insert_loaded(self, load_id: str) -> None:
+        self.conn.execute(_INSERT_LANDED, {"load_id": load_id})
 
     def insert_rejected(self, ingested_at: datetime, load_id: str) -> None:
         self.conn.execute(

@@ -53,7 +53,7 @@ _INSERT_LANDED = """
 insert into {landing}
 select
     event_id, order_id, customer_id, status, amount, order_placed_at, event_time,
-    cast(:ingested_at as timestamp), source_file, source_line_number, is_retry, :load_id
+    event_ingested_at, source_file, source_line_number, is_retry, :load_id
 from _classified
 where reason is null
 """
@@ -170,10 +170,9 @@ class _SparkEngine:
         """Nothing to open: the ledger rows, written last, are what marks a load done."""
         return nullcontext()
 
-    def insert_loaded(self, ingested_at: datetime, load_id: str) -> None:
+    def insert_loaded(self, load_id: str) -> None:
         self.spark.sql(
-            _INSERT_LANDED.format(landing=qualified(LANDING_TABLE)),
-            args=_stamped(ingested_at, load_id),
+            _INSERT_LANDED.format(landing=qualified(LANDING_TABLE)), args={"load_id": load_id}
         )
 
     def insert_rejected(self, ingested_at: datetime, load_id: str) -> None:
