@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetDep, AssetKey, AssetSpec
+from dagster import AssetCheckSpec, AssetDep, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 from orders_platform.ingestion.landed_days import LANDED_ORDER_DAYS
+from orders_platform.partitions import daily_partitions
 from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION
 
 MARTS = "marts"
 LATENESS = "lateness"
+# Folders whose models are daily-partitioned assets; their dbt tests are per-day checks.
+DAILY_GROUPS = frozenset({MARTS, LATENESS})
 
 
 class OrdersDbtTranslator(DagsterDbtTranslator):
@@ -45,3 +48,18 @@ class OrdersDbtTranslator(DagsterDbtTranslator):
             deps=[*spec.deps, AssetDep(LANDED_ORDER_DAYS)],
             automation_condition=EAGER_FOR_EVERY_PARTITION,
         )
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> AssetCheckSpec | None:
+        """A dbt test of a daily model is a daily check: the UI then shows each day's result
+        on the partition view. A run still runs each test once for its whole window; the
+        result is published per day (`transform.dbt_results`)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or asset_spec.group_name not in DAILY_GROUPS:
+            return spec
+        return spec._replace(partitions_def=daily_partitions)
