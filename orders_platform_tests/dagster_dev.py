@@ -67,6 +67,19 @@ mutation Stop($id: String!) {
 FAILED_RUNS = """
 query { runsOrError(filter: {statuses: [FAILURE]}) { ... on Runs { results { runId } } } }
 """
+LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+RUN_STATUS = """
+query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }
+"""
 REEXECUTE_RUN = """
 mutation Reexecute($params: ReexecutionParams!) {
   launchRunReexecution(reexecutionParams: $params) {
@@ -185,6 +198,31 @@ def launch_backfill(port: int, assets: list[str], partition_keys: list[str]) -> 
     result = graphql(port, LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
     assert result["__typename"] == "LaunchBackfillSuccess", result
     return result["backfillId"]
+
+
+def launch_range_run(port: int, job: str, first_day: str, last_day: str) -> str:
+    """Launch one run of `job` over a partition range, as the launchpad does."""
+    params = {
+        "selector": {
+            "repositoryLocationName": SENSOR["repositoryLocationName"],
+            "repositoryName": SENSOR["repositoryName"],
+            "jobName": job,
+        },
+        "executionMetadata": {
+            "tags": [
+                {"key": "dagster/asset_partition_range_start", "value": first_day},
+                {"key": "dagster/asset_partition_range_end", "value": last_day},
+            ]
+        },
+    }
+    result = graphql(port, LAUNCH_RUN, {"params": params})["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
+
+
+def run_status(port: int, run_id: str) -> str:
+    """A run's status (QUEUED, STARTED, SUCCESS, FAILURE, ...)."""
+    return graphql(port, RUN_STATUS, {"id": run_id})["runOrError"]["status"]
 
 
 def backfill_status(port: int, backfill_id: str) -> dict[str, Any]:

@@ -30,10 +30,16 @@ from dagster import (
     AssetCheckKey,
     AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
     DataVersion,
     Output,
     TableColumn,
     TableSchema,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
 )
 
 from orders_platform.metadata import markdown_table, plain
@@ -43,6 +49,8 @@ _MAX_FAILURE_ROWS = 1000
 
 # Extra materialization metadata for one model, read once dbt has exited.
 ModelMetadata = Callable[[duckdb.DuckDBPyConnection], Mapping[str, Any]]
+# The materialization a day's check result is about, by partition key (None: none yet).
+TargetFor = Callable[[str], AssetCheckEvaluationTargetMaterializationData | None]
 
 
 def _quoted(*parts: str) -> str:
@@ -90,8 +98,14 @@ def per_partition_evaluations(
     failures: Sequence[Mapping[str, Any]],
     *,
     blocking: bool,
+    target_for: TargetFor = lambda _: None,
 ) -> Iterator[AssetCheckEvaluation]:
-    """One evaluation per partition for a dbt test result that covered a whole window."""
+    """One evaluation per partition for a dbt test result that covered a whole window.
+
+    Each names the materialization of its day it checked (`target_for`): Dagster shows a
+    day's check status on the partition view only while it is about the day's latest
+    materialization, so a re-merge that has not been checked again shows no stale verdict.
+    """
     base_metadata = {k: v for k, v in result.metadata.items() if not k.startswith("dagster/")}
 
     def evaluation(
@@ -105,6 +119,7 @@ def per_partition_evaluations(
             severity=result.severity,
             blocking=blocking,
             partition=partition,
+            target_materialization_data=target_for(partition),
         )
 
     failing_days = {
@@ -120,6 +135,29 @@ def per_partition_evaluations(
         yield evaluation(key, row is None, {} if row is None else _day_metadata(row))
     for key in sorted(set(failing_days) - set(partition_keys)):
         yield evaluation(key, False, _day_metadata(failing_days[key]))
+
+
+def latest_materializations(instance: DagsterInstance, asset_key: AssetKey) -> TargetFor:
+    """Look up (once per day) the latest materialization of each day of `asset_key`."""
+    found: dict[str, AssetCheckEvaluationTargetMaterializationData | None] = {}
+
+    def target_for(partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
+        if partition not in found:
+            records = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
+            ).records
+            found[partition] = (
+                AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=records[0].storage_id,
+                    run_id=records[0].event_log_entry.run_id,
+                    timestamp=records[0].timestamp,
+                )
+                if records
+                else None
+            )
+        return found[partition]
+
+    return target_for
 
 
 def actual_table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> TableSchema:
@@ -142,6 +180,7 @@ def publish(
     model_metadata: Mapping[str, ModelMetadata],
 ) -> Iterator[Any]:
     """Yield a finished dbt invocation's events, enriched as described in the module doc."""
+    targets: dict[AssetKey, TargetFor] = {}
     for event in events:
         if isinstance(event, Output):
             table = context.assets_def.keys_by_output_name[event.output_name].path[-1]
@@ -164,8 +203,16 @@ def publish(
                 AssetCheckKey(event.asset_key, event.check_name)
             )
             failures = [] if event.passed else stored_failures(conn, node)
+            if event.asset_key not in targets:
+                targets[event.asset_key] = latest_materializations(
+                    context.instance, event.asset_key
+                )
             yield from per_partition_evaluations(
-                event, partition_keys, failures, blocking=spec.blocking
+                event,
+                partition_keys,
+                failures,
+                blocking=spec.blocking,
+                target_for=targets[event.asset_key],
             )
         else:
             yield event

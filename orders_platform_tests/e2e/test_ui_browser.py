@@ -11,10 +11,11 @@ What an operator does, and what is asserted:
    backfill is launched through the dialog, no GraphQL shortcut. It must complete as ONE
    run (single-run backfill policy), checked over GraphQL, with tables equal to the oracle.
 3. The *Checks* tab of fct_orders: the reconciliation check lists one evaluation per day of
-   the run. The UI labels only the latest evaluation with its partition (a per-partition
-   tab exists only for checks declared with a partitions definition, which dagster-dbt's
-   checks are not), so the day each evaluation belongs to is read from the same GraphQL
-   API the page uses.
+   the run, and each day's evaluation is recorded for that day (read from the GraphQL API
+   the page uses).
+4. One day tampered by hand (a cent added to an order of 2026-03-05), then
+   `orders_checks_job` over the 14 days: the check's *Partitions* tab shows that day failed
+   and the 13 others passed (the checks are daily-partitioned, like the marts).
 
 Setup done over GraphQL, not the UI, and why: the "join the community" dialog a fresh
 instance shows once (`setNuxSeen`), and stopping `late_data_remerge_sensor` after its
@@ -39,7 +40,9 @@ from orders_platform_tests.dagster_dev import (
     dagster_dev,
     graphql,
     isolated_dagster_home,
+    launch_range_run,
     remerge_sensor,
+    run_status,
     wait_for,
 )
 from orders_platform_tests.e2e.browser import Browser, chromium
@@ -53,6 +56,14 @@ FIRST_DAY, LAST_DAY = "2026-03-01", "2026-03-14"
 DAYS = [f"2026-03-{day:02d}" for day in range(1, 15)]
 GRAPH_ASSETS = ("orders_landing", "landed_order_days", "stg_orders", "fct_orders", "revenue_daily")
 RECONCILIATION = "reconciles_with_landing_fct_orders_orders"
+TAMPERED_DAY = "2026-03-05"
+TAMPER = f"""
+update fct_orders set amount = amount + 0.01
+where order_id = (
+    select min(order_id) from fct_orders
+    where order_date = '{TAMPERED_DAY}' and status not in ('cancelled', 'refunded')
+)
+"""
 
 BACKFILL_QUERY = """
 query Backfill($id: String!) {
@@ -200,6 +211,28 @@ def test_operator_sees_assets_launches_the_14_day_remerge_and_reads_per_day_chec
             if e["runId"] == run["runId"]
         }
         assert per_day == dict.fromkeys(DAYS, ("SUCCEEDED", True))
+
+        # 4. a tampered day among 13 good ones, found by a checks-only run
+        with platform.connect() as conn:  # no run is writing: the backfill has finished
+            conn.execute(TAMPER)
+        checks_run = launch_range_run(port, "orders_checks_job", FIRST_DAY, LAST_DAY)
+        status = wait_for(
+            f"checks run {checks_run} to finish",
+            lambda: (s := run_status(port, checks_run)) in ("SUCCESS", "FAILURE") and s,
+            timeout=300,
+            interval=2,
+        )
+        assert status == "FAILURE", "the tampered day fails its reconciliation"
+        page.goto(f"{base}/assets/fct_orders?view=checks&checkDetail={RECONCILIATION}")
+        page.get_by_role("tab", name="Execution history").wait_for()
+        page.get_by_role("tab", name="Partitions").last.click()  # the check's, not the asset's
+        page.get_by_text("Failed (1)").wait_for()
+        page.get_by_text(f"Passed ({len(DAYS) - 1})").wait_for()
+        ui.shot("reconciliation-check-partitions-one-day-failed")
+        page.get_by_text("Passed (", exact=False).first.click()  # show only the failures
+        page.get_by_text("Missing (", exact=False).first.click()
+        page.get_by_text(TAMPERED_DAY, exact=True).first.wait_for()
+        ui.shot("reconciliation-check-the-failed-day")
 
     expected = expected_from(files)
     days = {
