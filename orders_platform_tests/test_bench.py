@@ -19,6 +19,7 @@ EXPECTED_ROWS = {
     "remerge_wall",
     "remerge_sql",
     "floor",
+    "lateness_wall",
     "sql_vs_floor",
     "full_sql",
     "full_vs_remerge",

@@ -67,6 +67,17 @@ def _measure_history(bench: Bench, tag: str, end: str, window: tuple[str, str]) 
         )
         for i in range(r)
     ]
+    # what automation runs after each re-merge, off its blocking path
+    lateness = [
+        bench.step(
+            f"{tag}-lateness-{i}",
+            "dagster_run",
+            job="orders_lateness_job",
+            first=window[0],
+            last=window[1],
+        )
+        for i in range(r)
+    ]
     copy = bench.copy_warehouse("floor.duckdb")
     floor = bench.step(
         f"{tag}-floor", "floor", copy=str(copy), first=window[0], last=window[1], repeats=r
@@ -83,6 +94,7 @@ def _measure_history(bench: Bench, tag: str, end: str, window: tuple[str, str]) 
         "daily_process": med([d["process_wall"] for d in daily]),
         "remerge_wall": med([d["run_wall"] for d in remerge]),
         "remerge_sql": med([d["merge_sql"] for d in remerge]),
+        "lateness_wall": med([d["run_wall"] for d in lateness]),
         "floor": med(floor["seconds"]),
         "full_sql": med([f["merge_sql"] for f in full]),
         # the first tick has no cursor (a fresh sensor); later ticks are the steady state
@@ -127,8 +139,8 @@ def _rows(
             f"{window_days}-day re-merge, one run, end to end",
             base["remerge_wall"],
             "s",
-            "<= 30 s",
-            base["remerge_wall"] <= 30,
+            "<= 20 s",
+            base["remerge_wall"] <= 20,
         ),
         Row(
             "remerge_sql",
@@ -137,6 +149,12 @@ def _rows(
             "s",
         ),
         Row("floor", f"{window_days}-day re-merge, hand-written DuckDB floor", base["floor"], "s"),
+        Row(
+            "lateness_wall",
+            f"{window_days}-day lateness reports, their own run after it (not blocking)",
+            base["lateness_wall"],
+            "s",
+        ),
         Row(
             "sql_vs_floor",
             "our SQL / floor",
@@ -202,8 +220,8 @@ def _rows(
                 f"{window_days}-day re-merge end to end ({history} d)",
                 long["remerge_wall"],
                 "s",
-                "<= 30 s",
-                long["remerge_wall"] <= 30,
+                "<= 20 s",
+                long["remerge_wall"] <= 20,
             ),
             Row(
                 "sql_vs_floor_long",
@@ -283,6 +301,9 @@ def main() -> int:
     first_day = (end_date - timedelta(days=options.days - 1)).isoformat()
     end = end_date.isoformat()
     bench.step("initial-merge", "dagster_run", job="orders_daily_job", first=first_day, last=end)
+    bench.step(
+        "initial-lateness", "dagster_run", job="orders_lateness_job", first=first_day, last=end
+    )
     window_days = min(14, options.days)
     window = ((end_date - timedelta(days=window_days - 1)).isoformat(), end)
 
