@@ -88,14 +88,6 @@ def test_the_late_wave_is_re_merged_by_one_backfill_run_day_by_day_to_the_cent(r
     assert_matches_oracle(remerged.platform, both_waves())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug found in this session: on Spark the re-merge builds revenue_daily and "
-        "order_lateness_daily (their tables equal the oracle) but Dagster records no "
-        "materialization for either (their outputs are skipped); open in the issue notes"
-    ),
-)
 def test_the_backfill_run_records_each_of_the_14_days_of_revenue_daily(remerged):
     materialized = {
         event.partition

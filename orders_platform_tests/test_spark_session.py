@@ -40,6 +40,11 @@ def test_the_metastore_lives_under_the_warehouse(tmp_path):
     assert f"-Dderby.system.home={tmp_path / 'wh'}" in conf["spark.driver.extraJavaOptions"]
 
 
+def test_spark_writes_no_progress_bar_into_dbt_s_event_stream(tmp_path):
+    # a bar has no newline: it joined the next JSON event line, which dagster-dbt then dropped
+    assert spark_conf("local[2]", tmp_path / "wh")["spark.ui.showConsoleProgress"] == "false"
+
+
 @pytest.mark.spark
 def test_a_session_runs_local_on_loopback_in_utc_and_writes_only_under_its_warehouse(
     tmp_path, monkeypatch

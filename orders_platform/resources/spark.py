@@ -13,6 +13,12 @@ Why these settings, on a small shared machine:
 - Parquet timestamps as TIMESTAMP_MICROS (not the legacy INT96), so any parquet reader,
   DuckDB included, reads them.
 - Dynamic partition overwrite: `insert overwrite` replaces only the partitions written.
+- No console progress bar. pyspark starts its JVM as a shell (`pyspark-shell`), for which
+  Spark turns the bar on unless it is set: it writes `[Stage n:> (0 + 2) / 2]` and carriage
+  returns, never a newline, to the JVM's stderr. Under dbt that is dbt's stdout, which
+  dagster-dbt reads one JSON event per line: the bar glued itself in front of the next event
+  (a model's result, printed just after its Spark jobs), which no longer parsed, so the
+  model's materialization was silently dropped (revenue_daily's, in a 14-day re-merge).
 
 The embedded Derby metastore admits one JVM at a time, so a session is a context manager that
 on exit stops the session AND ends its JVM: `SparkSession.stop()` alone leaves pyspark's JVM
@@ -66,6 +72,7 @@ def spark_conf(master: str, warehouse: Path | str) -> dict[str, str]:
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.ui.showConsoleProgress": "false",
     }
 
 
