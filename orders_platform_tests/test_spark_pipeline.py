@@ -45,6 +45,8 @@ class Remerged:
     # 03-07, revenue_daily's 03-07, duplicated order ids)
     window_without_left_day: tuple[object, ...]
     result: ExecuteInProcessResult
+    # the lateness run automation would launch after that re-merge
+    lateness: ExecuteInProcessResult
 
 
 def _left_day_state(platform: SparkPlatform, success: bool) -> tuple[object, ...]:
@@ -73,8 +75,9 @@ def remerged(tmp_path_factory) -> Iterator[Remerged]:
         partial = platform.remerge("2026-03-08", LAST).success
         left_day = _left_day_state(platform, partial)
         result = platform.remerge(FIRST, LAST)
-        assert platform.profile_lateness(FIRST, LAST).success  # what automation runs next
-        yield Remerged(platform, on_time_matches, left_day, result)
+        lateness = platform.profile_lateness(FIRST, LAST)  # what automation runs next
+        assert lateness.success
+        yield Remerged(platform, on_time_matches, left_day, result, lateness)
 
 
 def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(remerged):
@@ -93,6 +96,15 @@ def test_the_backfill_run_records_each_of_the_14_days_of_revenue_daily(remerged)
         event.partition
         for event in remerged.result.get_asset_materialization_events()
         if event.asset_key == AssetKey("revenue_daily")
+    }
+    assert sorted(materialized) == FOURTEEN_DAYS
+
+
+def test_the_lateness_run_records_each_of_the_14_days_of_order_lateness_daily(remerged):
+    materialized = {
+        event.partition
+        for event in remerged.lateness.get_asset_materialization_events()
+        if event.asset_key == AssetKey("order_lateness_daily")
     }
     assert sorted(materialized) == FOURTEEN_DAYS
 
