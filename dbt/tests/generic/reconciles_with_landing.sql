@@ -2,9 +2,9 @@
     Reconciles a mart with an independent recomputation from orders_landing, day by day and
     to the cent: the number of orders and the net revenue per order date.
 
-    The source side does not reuse the model's logic: the latest snapshot is found with an
-    anti-join ("no later snapshot of the same order exists") over distinct snapshots rather
-    than the model's window function. Days checked: the run's partition window, or without a
+    The source side does not reuse the model's logic: the latest snapshot is found by
+    aggregation (greatest event_time per order, then greatest event_id at that time) over
+    distinct snapshots rather than the model's window function. Days checked: the run's partition window, or without a
     window, the days of orders merged by this invocation (and the days they left).
     Each failing row is one order date, so Dagster records the outcome per partition.
 
@@ -56,18 +56,48 @@ candidate_snapshots as (
 
 ),
 
+-- the latest snapshot per order by two plain aggregations (greatest business time, then
+-- greatest event id among the snapshots at that time), not the model's window function;
+-- hash joins on equality, so the cost is linear in the window's snapshots
+latest_times as (
+
+    select
+        order_id,
+        max(event_time) as event_time
+    from candidate_snapshots
+    group by order_id
+
+),
+
+at_latest_time as (
+
+    select candidate_snapshots.*
+    from candidate_snapshots
+    inner join latest_times
+        on
+            candidate_snapshots.order_id = latest_times.order_id
+            and candidate_snapshots.event_time = latest_times.event_time
+
+),
+
+latest_ids as (
+
+    select
+        order_id,
+        max(event_id) as event_id
+    from at_latest_time
+    group by order_id
+
+),
+
 latest as (
 
-    select * from candidate_snapshots as snapshot
-    where not exists (
-        select 1 from candidate_snapshots as later
-        where
-            later.order_id = snapshot.order_id
-            and (
-                later.event_time > snapshot.event_time
-                or (later.event_time = snapshot.event_time and later.event_id > snapshot.event_id)
-            )
-    )
+    select at_latest_time.*
+    from at_latest_time
+    inner join latest_ids
+        on
+            at_latest_time.order_id = latest_ids.order_id
+            and at_latest_time.event_id = latest_ids.event_id
 
 ),
 
