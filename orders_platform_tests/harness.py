@@ -77,10 +77,12 @@ class Platform:
         job = defs.resolve_job_def(name)
         return job.execute_in_process(instance=self.instance, tags=tags or {}, **kwargs)
 
-    def remerge(self, first_day: str, last_day: str, **kwargs: Any) -> ExecuteInProcessResult:
-        """Re-merge a partition range as one run, the way backfills and the schedule do."""
+    def run_range(
+        self, job: str, first_day: str, last_day: str, **kwargs: Any
+    ) -> ExecuteInProcessResult:
+        """One run of `job` over a partition range, tagged as backfills and the schedule do."""
         return self.run_job(
-            "orders_daily_job",
+            job,
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: first_day,
                 ASSET_PARTITION_RANGE_END_TAG: last_day,
@@ -88,18 +90,15 @@ class Platform:
             **kwargs,
         )
 
+    def remerge(self, first_day: str, last_day: str, **kwargs: Any) -> ExecuteInProcessResult:
+        """Re-merge a partition range as one run, the way backfills and the schedule do."""
+        return self.run_range("orders_daily_job", first_day, last_day, **kwargs)
+
     def profile_lateness(
         self, first_day: str, last_day: str, **kwargs: Any
     ) -> ExecuteInProcessResult:
         """Build the lateness reports of a partition range, as automation does after a re-merge."""
-        return self.run_job(
-            "orders_lateness_job",
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: first_day,
-                ASSET_PARTITION_RANGE_END_TAG: last_day,
-            },
-            **kwargs,
-        )
+        return self.run_range("orders_lateness_job", first_day, last_day, **kwargs)
 
     def check_evaluations(self, run_id: str) -> list[AssetCheckEvaluation]:
         """The asset check results a run recorded, read back from the instance."""

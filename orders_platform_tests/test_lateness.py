@@ -313,6 +313,21 @@ def remerge(platform) -> tuple[ExecuteInProcessResult, ExecuteInProcessResult]:
     return merged, profiled
 
 
+def assert_days_match_oracle(platform, events: list[Event]) -> dict[date, dict]:
+    """order_lateness_daily equals the oracle's figures for `events`; return its rows by day."""
+    actual = {
+        row.pop("order_date"): row
+        for row in dict_rows(
+            platform, "select * exclude (arrived_through, merged_at) from order_lateness_daily"
+        )
+    }
+    expected = expected_days(events)
+    assert actual.keys() == expected.keys()
+    for day, row in expected.items():
+        assert actual[day] == pytest.approx(row), day
+    return actual
+
+
 def finality(platform) -> dict[date, tuple[str, datetime]]:
     return {
         row["order_date"]: (row["finality_status"], row["final_from"])
@@ -370,16 +385,7 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
 
     # 1. default settings: target 99.9 %, quiet period 48 h
     _, first = remerge(platform)
-    actual = {
-        row.pop("order_date"): row
-        for row in dict_rows(
-            platform, "select * exclude (arrived_through, merged_at) from order_lateness_daily"
-        )
-    }
-    expected = expected_days(events)
-    assert actual.keys() == expected.keys()
-    for day, row in expected.items():
-        assert actual[day] == pytest.approx(row), day
+    actual = assert_days_match_oracle(platform, events)
     assert actual[DAYS[1]]["events_outside_remerge_window"] == 1
     # the legacy row (no arrival stamp) is in DAYS[5]'s figures as on time (delay 0)
     assert platform.rows(
@@ -496,16 +502,7 @@ def test_a_history_import_reads_as_on_time_data_not_as_lateness(platform):
     assert platform.run_job("ingest_orders_job").success
     _, profiled = remerge(platform)
 
-    actual = {
-        row.pop("order_date"): row
-        for row in dict_rows(
-            platform, "select * exclude (arrived_through, merged_at) from order_lateness_daily"
-        )
-    }
-    expected = expected_days(history)
-    assert actual.keys() == expected.keys()
-    for day, row in expected.items():
-        assert actual[day] == pytest.approx(row), day
+    assert_days_match_oracle(platform, history)
     recommended = expected_recommendation(expected_curve(history), 0.999)
     assert recommended["recommended_lookback_days"] <= REMERGE_DAYS
     [recommendation] = dict_rows(platform, "select * from order_lookback_recommendation")
