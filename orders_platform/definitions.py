@@ -12,6 +12,7 @@ from orders_platform.jobs import (
     ingest_orders_job,
     orders_checks_job,
     orders_daily_job,
+    orders_history_job,
     orders_lateness_job,
     revenue_freshness_job,
 )
@@ -29,6 +30,7 @@ from orders_platform.sensors.late_data import late_data_remerge_sensor
 from orders_platform.transform.assets import (
     orders_daily_dbt_models,
     orders_dbt_models,
+    orders_history_dbt_models,
     orders_lateness_dbt_models,
 )
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
@@ -40,6 +42,7 @@ defs = Definitions(
         orders_dbt_models,
         orders_daily_dbt_models,
         orders_lateness_dbt_models,
+        orders_history_dbt_models,
     ],
     asset_checks=[
         yesterday_materialized_by_deadline,
@@ -50,6 +53,7 @@ defs = Definitions(
         ingest_orders_job,
         orders_daily_job,
         orders_lateness_job,
+        orders_history_job,
         orders_checks_job,
         revenue_freshness_job,
     ],

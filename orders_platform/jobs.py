@@ -7,6 +7,7 @@ from orders_platform.ingestion.assets import orders_landing
 from orders_platform.transform.assets import (
     orders_daily_dbt_models,
     orders_dbt_models,
+    orders_history_dbt_models,
     orders_lateness_dbt_models,
 )
 
@@ -30,6 +31,14 @@ orders_lateness_job = define_asset_job(
     "orders_lateness_job",
     selection=AssetSelection.assets(orders_lateness_dbt_models),
     description="Profile how late the data of a partition range arrived (docs/lateness.md).",
+)
+
+# The order history for a partition range, after its marts, and the orders behind each new
+# revision of its days; it sends the #data-platform revision notice (docs/history.md).
+orders_history_job = define_asset_job(
+    "orders_history_job",
+    selection=AssetSelection.assets(orders_history_dbt_models),
+    description="Record order versions and announce revisions of a partition range.",
 )
 
 # Re-run the marts' checks (reconciliation, uniqueness, schema) for a partition range

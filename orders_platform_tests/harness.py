@@ -94,6 +94,13 @@ class Platform:
         """Re-merge a partition range as one run, the way backfills and the schedule do."""
         return self.run_range("orders_daily_job", first_day, last_day, **kwargs)
 
+    def record_history(
+        self, first_day: str, last_day: str, **kwargs: Any
+    ) -> ExecuteInProcessResult:
+        """The order history of a range, after its re-merge: automation's next run, which
+        links the revisions to their orders and sends the revision notice."""
+        return self.run_range("orders_history_job", first_day, last_day, **kwargs)
+
     def profile_lateness(
         self, first_day: str, last_day: str, **kwargs: Any
     ) -> ExecuteInProcessResult:

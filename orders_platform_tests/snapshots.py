@@ -90,11 +90,13 @@ def store_for(tmp_path_factory: pytest.TempPathFactory) -> SnapshotStore:
 
 
 def merge_on_time_wave(platform: Platform) -> Facts:
-    """The on-time wave landed, ingested (staging built) and 2026-03-01..14 merged once."""
+    """The on-time wave landed, ingested (staging built), 2026-03-01..14 merged once and its
+    order history recorded."""
     platform.land(on_time_wave())
     assert platform.run_job("ingest_orders_job").success
     merged = platform.remerge(FIRST, LAST)
     assert merged.success
+    assert platform.record_history(FIRST, LAST).success
     return {"run_id": merged.run_id}
 
 
@@ -108,13 +110,19 @@ def _remerge_with_receiver(platform: Platform) -> Facts:
     with Receiver() as receiver, pytest.MonkeyPatch.context() as mp:
         mp.setenv("ORDERS_SLACK_WEBHOOK_URL", receiver.url)
         result = platform.remerge(FIRST, LAST)
-    assert result.success
-    return {"run_id": result.run_id, "messages": receiver.messages}
+        assert result.success
+        history = platform.record_history(FIRST, LAST)
+        assert history.success
+    return {
+        "run_id": result.run_id,
+        "history_run_id": history.run_id,
+        "messages": receiver.messages,
+    }
 
 
 def remerge_late_wave(platform: Platform) -> Facts:
-    """2026-03-01..14 re-merged as one run over the landed late wave, with a webhook
-    receiver listening (its messages are recorded)."""
+    """2026-03-01..14 re-merged as one run over the landed late wave, then its order history
+    recorded, with a webhook receiver listening (its messages are recorded)."""
     return _remerge_with_receiver(platform)
 
 

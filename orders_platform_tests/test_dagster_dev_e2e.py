@@ -118,7 +118,8 @@ def test_a_late_file_turns_its_day_stale_then_fresh_with_a_revision_and_one_mess
             interval=2,
         )
         healed_after = time.monotonic() - landed_at
-        wait_for("the revision notice", lambda: receiver.messages, timeout=60)
+        # the notice comes from the order-history run automation launches after the heal
+        wait_for("the revision notice", lambda: receiver.messages, timeout=240)
         # healed without a detour: no run was launched before its inputs were ready
         assert graphql(port, FAILED_RUNS)["runsOrError"]["results"] == []
 

@@ -462,6 +462,8 @@ def test_lateness_profile_recommended_lookback_and_finality(platform, monkeypatc
         monkeypatch.setenv("ORDERS_SLACK_WEBHOOK_URL", receiver.url)
         land(platform, revision_wave())
         third, _ = remerge(platform)
+        # the notice goes out once the order history has linked the revisions
+        assert platform.record_history(DAYS[0].isoformat(), DAYS[-1].isoformat()).success
     flagged = dict(
         platform.rows(
             "select order_date, revised_final_day from revenue_daily_revisions "

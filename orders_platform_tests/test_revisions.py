@@ -106,7 +106,8 @@ def test_a_failing_webhook_never_fails_the_run(late_landed_platform, monkeypatch
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     monkeypatch.setenv("ORDERS_SLACK_WEBHOOK_URL", f"http://127.0.0.1:{closed_port}/hook")
-    result = late_landed_platform.remerge(FIRST, LAST)
+    assert late_landed_platform.remerge(FIRST, LAST).success
+    result = late_landed_platform.record_history(FIRST, LAST)
     assert result.success
     [observation] = [
         e.event_specific_data.asset_observation

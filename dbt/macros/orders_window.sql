@@ -83,3 +83,36 @@
     {{ column }} >= cast({{ date_literal(window.start) }} as {{ dbt.type_timestamp() }})
     and {{ column }} < cast({{ date_literal(window.end) }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+
+{#-
+    The orders a run of an incremental model keyed by order re-merges, as a select of
+    `order_id`: with a partition `window`, every order with a snapshot placed in it or a row
+    of `merged` (the model's own table) dated in it; without one (plain `dbt build`), every
+    order with a snapshot that arrived within `orders_lookback_days` of `merged_through`
+    (an expression over `merged`: the newest arrival it already holds).
+-#}
+{% macro orders_touched(snapshots, merged, window, merged_through) -%}
+    {% if window %}
+        select order_id from {{ snapshots }}
+        where {{ timestamp_in_window('order_placed_at', window) }}
+
+        union
+
+        select order_id from {{ merged }}
+        where {{ date_in_window('order_date', window) }}
+    {% else %}
+        -- legacy rows without an arrival time count as on time
+        select distinct order_id from {{ snapshots }}
+        where {{ arrived_at('event_ingested_at', 'event_time') }} >= (
+            select
+                {{ dbt.dateadd(
+                    'day',
+                    -1 * var('orders_lookback_days'),
+                    "coalesce(max(" ~ merged_through ~ "), "
+                    ~ "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))"
+                ) }}
+            from {{ merged }}
+        )
+    {% endif %}
+{%- endmacro %}

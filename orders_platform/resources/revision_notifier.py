@@ -1,8 +1,8 @@
-"""The kind of resource through which a re-merge tells people which days it revised.
+"""The kind of resource through which the platform tells people which days a re-merge revised.
 
 Telling people is the last step of the data path (`orders_platform.notify`), yet it runs
-inside the dbt asset's step: there, once dbt has exited, the run's revisions are read and
-the notice's outcome is recorded on the run as an observation. So the dbt asset asks for a
+inside the order-history dbt asset's step: there, once dbt has exited, the revisions it
+linked are read and the notice's outcome is recorded as an observation. So the dbt asset asks for a
 resource of this type, which sits with the other resources below every layer, and the code
 location binds notify's implementation to it: transform never imports notify.
 """
@@ -16,11 +16,11 @@ from dagster import AssetExecutionContext, AssetObservation, ConfigurableResourc
 
 
 class RevisionNotifier(ConfigurableResource):
-    """Announces the historical days a finished re-merge revised."""
+    """Announces the historical days a re-merge revised, once their orders are linked."""
 
     def notify(
         self, context: AssetExecutionContext, conn: duckdb.DuckDBPyConnection
     ) -> Iterator[AssetObservation]:
-        """Announce what the run of `context` revised (read through `conn`), and yield what
-        to record of it."""
+        """Announce the revisions the run of `context` linked (read through `conn`), and
+        yield what to record of it."""
         raise NotImplementedError

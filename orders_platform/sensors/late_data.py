@@ -10,15 +10,17 @@ How a late event for an old order date D reaches the revenue assets:
    partition, not only the latest) asks for those partitions, and this sensor turns the
    request into one single-run backfill, queued behind the DuckDB writer pool. Stop it to
    mark stale only.
-4. Once they are re-merged, the lateness reports of the same days are requested by the same
-   condition and built in a run of their own: the heal never waits for them.
+4. Once they are re-merged, the lateness reports and the order history of the same days are
+   requested by the same condition and built in runs of their own: the heal never waits for
+   them. The history run links each revision to the orders behind it and sends the
+   #data-platform notice.
 """
 
 from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus
 
 late_data_remerge_sensor = AutomationConditionSensorDefinition(
     "late_data_remerge_sensor",
-    target=AssetSelection.groups("marts", "lateness"),
+    target=AssetSelection.groups("marts", "lateness", "history"),
     emit_backfills=True,
     use_user_code_server=True,
     default_status=DefaultSensorStatus.RUNNING,

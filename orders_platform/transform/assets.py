@@ -2,9 +2,10 @@
 
 Incremental models (the marts) are daily-partitioned and re-merged by window: a backfill of
 any number of days runs dbt once (`BackfillPolicy.single_run`) with the window as dbt vars.
-The lateness reports are partitioned the same way but are a separate asset set: they read
-the marts and gate nothing, so automation builds them after a re-merge, in a run of their
-own, and neither the nightly re-merge nor a late-data heal waits for them. Everything else
+The lateness reports and the order history (with the orders behind each revision, which the
+#data-platform notice quotes) are partitioned the same way but are separate asset sets: they
+read the marts and gate nothing, so automation builds them after a re-merge, in runs of
+their own, and neither the nightly re-merge nor a late-data heal waits for them. Everything else
 (the staging view) is unpartitioned. All of them write the DuckDB file, so all sit in the
 single-writer pool.
 
@@ -17,11 +18,12 @@ The lateness table also carries its trailing-window figures and completeness cur
 (`orders_platform.lateness`), so the UI plots them over materializations.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from dagster import (
     AssetExecutionContext,
+    AssetsDefinition,
     BackfillPolicy,
     Config,
     DagsterInvariantViolationError,
@@ -43,6 +45,7 @@ from orders_platform.partitions import daily_partitions
 from orders_platform.resources.revision_notifier import RevisionNotifier
 from orders_platform.resources.warehouse import WRITER_POOL, WarehouseResource
 from orders_platform.transform.dbt_args import (
+    INDIRECT_SELECTION_ENV,
     DateWindow,
     dbt_build_args,
     dbt_engine_env,
@@ -54,10 +57,12 @@ from orders_platform.transform.dbt_results import ModelMetadata, failure_summary
 from orders_platform.transform.translator import OrdersDbtTranslator
 
 # The marts are daily-partitioned (incremental tables and the as-of views over them, built in
-# the same dbt invocation); so are the lateness reports, built after them in runs of their
-# own so that no re-merge waits for them; staging is not partitioned.
+# the same dbt invocation); so are the lateness reports and the order history, each built
+# after them in runs of their own so that no re-merge waits for them; staging is not
+# partitioned.
 PARTITIONED_MODELS = "path:models/marts"
 LATENESS_MODELS = "path:models/lateness"
+HISTORY_MODELS = "path:models/history"
 
 # Models whose materializations carry more than their schema.
 MODEL_METADATA: dict[str, ModelMetadata] = {LATENESS_TABLE: lateness_metadata}
@@ -111,7 +116,8 @@ def _build(
         settings_vars=settings.dbt_var_settings(),
         checks_only=not context.selected_asset_keys,
     )
-    env = dbt_run_env(window, run_id=context.run.run_id) | dbt_engine_env(
+    env = INDIRECT_SELECTION_ENV | dbt_run_env(window, run_id=context.run.run_id)
+    env |= dbt_engine_env(
         engine,
         spark_master=settings.spark_master(),
         spark_warehouse=str(settings.spark_warehouse()),
@@ -136,40 +142,33 @@ def _build(
         raise Failure(description=summary)
 
 
-@dbt_assets(
-    manifest=orders_dbt_project().manifest_path,
-    project=orders_dbt_project(),
-    select=PARTITIONED_MODELS,
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    dagster_dbt_translator=OrdersDbtTranslator(),
-    pool=WRITER_POOL,
-    name="orders_daily_dbt_models",
-)
+def daily_dbt_assets(select: str, name: str) -> Callable[..., AssetsDefinition]:
+    """`@dbt_assets` for one daily-partitioned folder: a backfill of any range is one run
+    and one dbt invocation, in the single-writer pool."""
+    return dbt_assets(
+        manifest=orders_dbt_project().manifest_path,
+        project=orders_dbt_project(),
+        select=select,
+        partitions_def=daily_partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        dagster_dbt_translator=OrdersDbtTranslator(),
+        pool=WRITER_POOL,
+        name=name,
+    )
+
+
+@daily_dbt_assets(PARTITIONED_MODELS, "orders_daily_dbt_models")
 def orders_daily_dbt_models(
     context: AssetExecutionContext,
     dbt: OrdersDbtCliResource,
     warehouse: WarehouseResource,
-    revision_notifier: RevisionNotifier,
     config: DbtBuildConfig,
 ) -> Iterator[Any]:
-    """Re-merge the orders of the run's partition window (one day, or a backfill's range), and
-    announce the historical days it revised."""
-    yield from _build(
-        context, dbt, warehouse, config, run_partition_keys(context), revision_notifier
-    )
+    """Re-merge the orders of the run's partition window (one day, or a backfill's range)."""
+    yield from _build(context, dbt, warehouse, config, run_partition_keys(context))
 
 
-@dbt_assets(
-    manifest=orders_dbt_project().manifest_path,
-    project=orders_dbt_project(),
-    select=LATENESS_MODELS,
-    partitions_def=daily_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    dagster_dbt_translator=OrdersDbtTranslator(),
-    pool=WRITER_POOL,
-    name="orders_lateness_dbt_models",
-)
+@daily_dbt_assets(LATENESS_MODELS, "orders_lateness_dbt_models")
 def orders_lateness_dbt_models(
     context: AssetExecutionContext,
     dbt: OrdersDbtCliResource,
@@ -180,10 +179,25 @@ def orders_lateness_dbt_models(
     yield from _build(context, dbt, warehouse, config, run_partition_keys(context))
 
 
+@daily_dbt_assets(HISTORY_MODELS, "orders_history_dbt_models")
+def orders_history_dbt_models(
+    context: AssetExecutionContext,
+    dbt: OrdersDbtCliResource,
+    warehouse: WarehouseResource,
+    revision_notifier: RevisionNotifier,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    """Record the order versions of the run's days and link each new revision of a day to
+    the orders that caused it; then announce those revisions."""
+    yield from _build(
+        context, dbt, warehouse, config, run_partition_keys(context), revision_notifier
+    )
+
+
 @dbt_assets(
     manifest=orders_dbt_project().manifest_path,
     project=orders_dbt_project(),
-    exclude=f"{PARTITIONED_MODELS} {LATENESS_MODELS}",
+    exclude=f"{PARTITIONED_MODELS} {LATENESS_MODELS} {HISTORY_MODELS}",
     dagster_dbt_translator=OrdersDbtTranslator(),
     pool=WRITER_POOL,
     name="orders_dbt_models",

@@ -122,6 +122,13 @@ def dbt_engine_env(engine: str, *, spark_master: str, spark_warehouse: str) -> d
     return values
 
 
+# A dbt test runs with the asset set of the model it is declared on, even when it also reads
+# models of an earlier set (order_history's test compares it with fct_orders): dbt's default
+# ("eager") would run it with the earlier set too, before its own model exists. dagster-dbt
+# still overrides this when a run selects only some checks.
+INDIRECT_SELECTION_ENV = {"DBT_INDIRECT_SELECTION": "buildable"}
+
+
 def dbt_run_env(window: DateWindow | None, *, run_id: str | None = None) -> dict[str, str]:
     """The per-run settings for the dbt process, as `DBT_ENV_CUSTOM_ENV_*` variables.
 

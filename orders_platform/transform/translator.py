@@ -4,8 +4,9 @@ Sources map to the asset that writes them (`orders_landing` is the ingestion ass
 graph connects without any per-model rule. Every mart (folder `marts`, all daily-partitioned)
 also depends on `landed_order_days`, partition by partition, and re-merges itself when that
 changes: that is how late data marks exactly the affected days stale and heals them. The
-lateness reports (folder `lateness`) follow the marts they read by the same condition, in
-runs of their own, so a re-merge never waits for them.
+lateness reports (folder `lateness`) and the order history (folder `history`) follow the
+marts they read by the same condition, in runs of their own, so a re-merge never waits for
+them.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION
 
 MARTS = "marts"
 LATENESS = "lateness"
+HISTORY = "history"
+# Folders built after the marts, in runs of their own, whenever the marts change.
+FOLLOWER_GROUPS = frozenset({LATENESS, HISTORY})
 # Folders whose models are daily-partitioned assets; their dbt tests are per-day checks.
-DAILY_GROUPS = frozenset({MARTS, LATENESS})
+DAILY_GROUPS = frozenset({MARTS, *FOLLOWER_GROUPS})
 
 
 class OrdersDbtTranslator(DagsterDbtTranslator):
@@ -33,14 +37,14 @@ class OrdersDbtTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "source":
             return None
-        # models/<folder>/...: staging, marts
+        # models/<folder>/...: staging, marts, lateness, history
         return dbt_resource_props["fqn"][1]
 
     def get_asset_spec(
         self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
-        if spec.group_name == LATENESS:
+        if spec.group_name in FOLLOWER_GROUPS:
             return spec.replace_attributes(automation_condition=EAGER_FOR_EVERY_PARTITION)
         if spec.group_name != MARTS:
             return spec

@@ -21,30 +21,12 @@ with snapshots as (
 
 touched_orders as (
 
-    {% if window %}
-    -- a partition window: orders with any snapshot placed in it, or currently dated in it
-    select order_id from snapshots
-    where {{ timestamp_in_window('order_placed_at', window) }}
-
-    union
-
-    select order_id from {{ this }}
-    where {{ date_in_window('order_date', window) }}
-    {% else %}
-    -- plain dbt build: orders with an event that arrived within the lookback of the newest
-    -- arrival already merged (legacy rows without an arrival time count as on time)
-    select distinct order_id from snapshots
-    where coalesce(event_ingested_at, event_time) >= (
-        select
-            {{ dbt.dateadd(
-                'day',
-                -1 * var('orders_lookback_days'),
-                "coalesce(max(coalesce(latest_event_ingested_at, latest_event_time)), "
-                ~ "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))"
-            ) }}
-        from {{ this }}
-    )
-    {% endif %}
+    -- a partition window: orders with any snapshot placed in it, or currently dated in it;
+    -- a plain dbt build: orders with an event that arrived within the lookback
+    {{ orders_touched(
+        'snapshots', this, window,
+        'coalesce(latest_event_ingested_at, latest_event_time)'
+    ) }}
 
 ),
 

@@ -46,6 +46,16 @@ settle_lookback as (
 
 ),
 
+merged_arrivals as (
+
+    -- the newest arrival the marts have merged: what every version made now knew of (the
+    -- order versions behind a revision are compared as known at these, order_history)
+    select
+        max({{ arrived_at('latest_event_ingested_at', 'latest_event_time') }}) as known_through
+    from {{ ref('fct_orders') }}
+
+),
+
 day_arrivals as (
 
     -- the newest arrival among each day's orders: what this version of the day knows of
@@ -113,9 +123,11 @@ compared as (
         cast(
             {{ dbt.dateadd('day', 'settle_lookback.lookback_days + 1', 'revenue.order_date') }}
             as {{ dbt.type_timestamp() }}
-        ) as settles_at
+        ) as settles_at,
+        merged_arrivals.known_through
     from revenue
     cross join settle_lookback
+    cross join merged_arrivals
     left join day_arrivals on revenue.order_date = day_arrivals.order_date
     {% if is_incremental() %}
         left join latest_known on revenue.order_date = latest_known.order_date
@@ -190,7 +202,8 @@ final as (
             false
         ) as revised_final_day,
         {{ merging_run() }} as revised_by_run,
-        arrivals.arrival_load_ids
+        arrivals.arrival_load_ids,
+        changed.known_through
     from changed
     left join arrivals on changed.order_date = arrivals.order_date
 
