@@ -20,6 +20,7 @@ EXPECTED_ROWS = {
     "remerge_sql",
     "floor",
     "lateness_wall",
+    "history_wall",
     "sql_vs_floor",
     "full_sql",
     "full_vs_remerge",

@@ -12,6 +12,7 @@ import pytest
 
 from orders_platform_tests.expectations import ExpectedOrder, expected_from
 from orders_platform_tests.fixtures.late_events import LandingFile, both_waves, on_time_wave
+from orders_platform_tests.harness import Platform
 from orders_platform_tests.snapshots import FIRST, LAST
 
 pytestmark = pytest.mark.slow
@@ -39,15 +40,31 @@ def _moments(files: list[LandingFile]) -> list[datetime]:
     return sorted({*just_before, *arrivals, arrivals[-1] + timedelta(days=365)})
 
 
-def test_the_orders_known_at_any_moment_equal_fct_orders_rebuilt_from_what_had_arrived(
-    late_merged_platform,
-):
-    files = both_waves()
+def assert_known_orders_match_oracle(platform: Platform, files: list[LandingFile]) -> None:
+    """At every moment around the files' arrivals, the orders order_history says were known
+    are the oracle's replay of the files that had arrived by then."""
     for moment in _moments(files):
         arrived = [f for f in files if _naive(f.arrived_at) <= moment]
         expected = _as_rows(expected_from(arrived).orders) if arrived else []
-        known = late_merged_platform.rows(_KNOWN_AT, [moment, moment])
+        known = platform.rows(_KNOWN_AT, [moment, moment])
         assert known == expected, f"orders as known at {moment}"
+
+
+def expected_links(before: list[LandingFile], after: list[LandingFile], days) -> set:
+    """(day, order) pairs whose contribution to a day differs between two sets of files."""
+    old, new = expected_from(before).orders, expected_from(after).orders
+    return {
+        (day, order_id)
+        for day in days
+        for order_id in old.keys() | new.keys()
+        if _contribution(old.get(order_id), day) != _contribution(new.get(order_id), day)
+    }
+
+
+def test_the_orders_known_at_any_moment_equal_fct_orders_rebuilt_from_what_had_arrived(
+    late_merged_platform,
+):
+    assert_known_orders_match_oracle(late_merged_platform, both_waves())
 
 
 def test_the_current_versions_are_fct_orders(late_merged_platform):
@@ -105,12 +122,7 @@ def test_each_revision_links_exactly_the_orders_whose_contribution_to_its_day_ch
             "select order_date from revenue_daily_revisions where not is_first_version"
         )
     }
-    expected = {
-        (day, order_id)
-        for day in revised_days
-        for order_id in before.keys() | after.keys()
-        if _contribution(before.get(order_id), day) != _contribution(after.get(order_id), day)
-    }
+    expected = expected_links(on_time_wave(), both_waves(), revised_days)
     links = late_merged_platform.rows(
         "select order_date, order_id, change, version_order_date, net_revenue_delta "
         "from revenue_daily_revision_orders"

@@ -18,10 +18,14 @@ from dagster import AssetKey, ExecuteInProcessResult
 
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on_time_wave
-from orders_platform_tests.harness import AUDIT_COLUMNS, Platform
+from orders_platform_tests.harness import AUDIT_COLUMNS, Platform, Receiver
 from orders_platform_tests.snapshots import platform_copy
 from orders_platform_tests.spark_harness import SparkPlatform, spark_platform_at
 from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_RECONCILES, by_partition
+from orders_platform_tests.test_order_history import (
+    assert_known_orders_match_oracle,
+    expected_links,
+)
 from orders_platform_tests.test_pipeline import assert_matches_oracle, dbt_commands
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -45,8 +49,11 @@ class Remerged:
     # 03-07, revenue_daily's 03-07, duplicated order ids)
     window_without_left_day: tuple[object, ...]
     result: ExecuteInProcessResult
-    # the lateness run automation would launch after that re-merge
+    # the lateness and order-history runs automation would launch after that re-merge
     lateness: ExecuteInProcessResult
+    history: ExecuteInProcessResult
+    # what the history run announced
+    messages: list[str]
 
 
 def _left_day_state(platform: SparkPlatform, success: bool) -> tuple[object, ...]:
@@ -66,6 +73,7 @@ def remerged(tmp_path_factory) -> Iterator[Remerged]:
         platform.land(on_time_wave())
         assert platform.run_job("ingest_orders_job").success  # staging view on Spark
         assert platform.remerge(FIRST, LAST).success  # first build: the tables are created
+        assert platform.record_history(FIRST, LAST).success
         try:
             assert_matches_oracle(platform, on_time_wave())
             on_time_matches = True
@@ -77,7 +85,12 @@ def remerged(tmp_path_factory) -> Iterator[Remerged]:
         result = platform.remerge(FIRST, LAST)
         lateness = platform.profile_lateness(FIRST, LAST)  # what automation runs next
         assert lateness.success
-        yield Remerged(platform, on_time_matches, left_day, result, lateness)
+        with Receiver() as receiver, pytest.MonkeyPatch.context() as env:
+            env.setenv("ORDERS_SLACK_WEBHOOK_URL", receiver.url)
+            history = platform.record_history(FIRST, LAST)
+        yield Remerged(
+            platform, on_time_matches, left_day, result, lateness, history, receiver.messages
+        )
 
 
 def test_the_on_time_wave_is_merged_day_by_day_to_the_cent(remerged):
@@ -107,6 +120,25 @@ def test_the_lateness_run_records_each_of_the_14_days_of_order_lateness_daily(re
         if event.asset_key == AssetKey("order_lateness_daily")
     }
     assert sorted(materialized) == FOURTEEN_DAYS
+
+
+def test_the_order_history_equals_the_oracle_as_known_at_every_arrival(remerged):
+    assert remerged.history.success
+    assert_known_orders_match_oracle(remerged.platform, both_waves())
+
+
+def test_the_revisions_are_linked_to_the_orders_behind_them_and_announced_once(remerged):
+    rows = remerged.platform.rows
+    revised = {d for (d,) in rows("select order_date from revenue_daily_revision_orders")}
+    links = rows("select order_date, order_id from revenue_daily_revision_orders")
+    assert set(links) == expected_links(on_time_wave(), both_waves(), revised)
+    assert rows(
+        "select count(*) from revenue_daily_revision_orders as links "
+        "left join revenue_daily_revisions as revisions using (revision_key) "
+        "where revisions.revision_key is null"
+    ) == [(0,)]
+    [message] = remerged.messages
+    assert all("; " in line for line in message.splitlines() if line.startswith("• "))
 
 
 def test_every_check_passes_for_each_of_the_14_days(remerged):

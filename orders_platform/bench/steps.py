@@ -27,7 +27,7 @@ from orders_platform.resources.warehouse import connect_warehouse
 # The models a window re-merge rebuilds; "its SQL" is their dbt node execution time.
 MERGE_MODELS = ("model.orders_platform.fct_orders", "model.orders_platform.revenue_daily")
 # The jobs whose run is one dbt invocation of a partition window.
-DBT_JOBS = ("orders_daily_job", "orders_lateness_job")
+DBT_JOBS = ("orders_daily_job", "orders_lateness_job", "orders_history_job")
 
 
 def _instance():

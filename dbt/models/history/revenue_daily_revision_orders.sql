@@ -40,9 +40,9 @@ unlinked as (
     select * from revisions
     where
         not is_first_version
-        {% if is_incremental() %}
-            and revision_key not in (select linked.revision_key from {{ this }} as linked)
-        {% endif %}
+    {% if is_incremental() %}
+        and revision_key not in (select linked.revision_key from {{ this }} as linked)
+    {% endif %}
 
 ),
 
@@ -62,8 +62,8 @@ day_orders as (
     inner join versions
         on
             unlinked.order_date = versions.order_date
-            and versions.valid_from <= unlinked.known_through
-            and (versions.valid_to is null or versions.valid_to > unlinked.previous_known_through)
+            and unlinked.known_through >= versions.valid_from
+            and (versions.valid_to is null or unlinked.previous_known_through < versions.valid_to)
 
 ),
 
@@ -90,16 +90,16 @@ states as (
     left join versions as known_before
         on
             day_orders.order_id = known_before.order_id
-            and known_before.valid_from <= unlinked.previous_known_through
+            and unlinked.previous_known_through >= known_before.valid_from
             and (
                 known_before.valid_to is null
-                or known_before.valid_to > unlinked.previous_known_through
+                or unlinked.previous_known_through < known_before.valid_to
             )
     left join versions as known_after
         on
             day_orders.order_id = known_after.order_id
-            and known_after.valid_from <= unlinked.known_through
-            and (known_after.valid_to is null or known_after.valid_to > unlinked.known_through)
+            and unlinked.known_through >= known_after.valid_from
+            and (known_after.valid_to is null or unlinked.known_through < known_after.valid_to)
 
 ),
 
