@@ -33,8 +33,9 @@ from orders_platform.synthetic.traffic import (
 )
 
 PARTITIONED_ASSETS = (
-    "fct_orders,revenue_daily,"
-    "order_lateness_daily,order_completeness_curve,order_lookback_recommendation"
+    "fct_orders,revenue_daily,revenue_daily_revisions,revenue_daily_history,finance_revenue_daily,"
+    "order_lateness_daily,order_completeness_curve,order_lookback_recommendation,"
+    "order_history,revenue_daily_revision_orders"
 )
 
 
@@ -153,6 +154,13 @@ def main() -> int:
     print(render_table(days))
     with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
         recommendation = read_recommendation(conn)
+        changes = conn.execute(
+            "select change, count(*) from revenue_daily_revision_orders group by change "
+            "order by count(*) desc, change"
+        ).fetchall()
+    if changes:
+        print("\nWhich orders revised historical days (docs/history.md)")
+        print(", ".join(f"{count} {change}" for change, count in changes))
     if recommendation is not None:
         print("\nHow late is our data? (docs/lateness.md)")
         print(recommendation.summary())
