@@ -14,7 +14,7 @@ PORT ?= 3000
 # pytest-xdist workers for `make test` (one per core here)
 TEST_WORKERS ?= 2
 
-.PHONY: install manifest demo test lint e2e dev bench clean test-spark install-spark
+.PHONY: install manifest demo test test-fast lint e2e dev bench clean test-spark install-spark
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: $(STAMP)
 
 test: $(MANIFEST) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load
+
+# The developers' inner loop: no lint, none of the `slow` end-to-end tests. CI runs `make test`.
+test-fast: $(MANIFEST)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load -m "not slow and not browser and not spark"
 
 # ORDERS_ENGINE=spark: Java 17+ (scripts/install-java installs Debian's JRE when it can) and
 # the `spark` extra, then the tests with pytest marker `spark` (the late-event fixture and the
