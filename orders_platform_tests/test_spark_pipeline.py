@@ -131,6 +131,7 @@ def test_the_revisions_are_linked_to_the_orders_behind_them_and_announced_once(r
     rows = remerged.platform.rows
     revised = {d for (d,) in rows("select order_date from revenue_daily_revision_orders")}
     links = rows("select order_date, order_id from revenue_daily_revision_orders")
+    assert links, "the late wave's revisions were linked to orders"
     assert set(links) == expected_links(on_time_wave(), both_waves(), revised)
     assert rows(
         "select count(*) from revenue_daily_revision_orders as links "

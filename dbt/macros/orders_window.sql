@@ -116,3 +116,17 @@
         )
     {% endif %}
 {%- endmacro %}
+
+
+{#-
+    Every snapshot (from relation `snapshots`) of the orders an incremental run of a model
+    keyed by order re-merges (`orders_touched`), or every snapshot on a first build.
+-#}
+{% macro touched_snapshots(snapshots, window, merged_through) -%}
+    select * from {{ snapshots }}
+    {% if is_incremental() %}
+        where order_id in (
+            {{ orders_touched(snapshots, this, window, merged_through) }}
+        )
+    {% endif %}
+{%- endmacro %}

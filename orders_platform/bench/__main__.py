@@ -53,41 +53,19 @@ def _options() -> argparse.Namespace:
 def _measure_history(bench: Bench, tag: str, end: str, window: tuple[str, str]) -> dict:
     """Daily run, window re-merge, its floor, a full refresh and detection, at one history."""
     r = bench.repeats
-    daily = [
-        bench.step(f"{tag}-daily-{i}", "dagster_run", job="orders_daily_job", first=end, last=end)
-        for i in range(r)
-    ]
-    remerge = [
-        bench.step(
-            f"{tag}-remerge-{i}",
-            "dagster_run",
-            job="orders_daily_job",
-            first=window[0],
-            last=window[1],
-        )
-        for i in range(r)
-    ]
+
+    def runs(name: str, job: str, first: str, last: str) -> list[dict]:
+        """`repeats` runs of `job` over the partitions `first`..`last`."""
+        return [
+            bench.step(f"{tag}-{name}-{i}", "dagster_run", job=job, first=first, last=last)
+            for i in range(r)
+        ]
+
+    daily = runs("daily", "orders_daily_job", end, end)
+    remerge = runs("remerge", "orders_daily_job", *window)
     # what automation runs after each re-merge, off its blocking path
-    lateness = [
-        bench.step(
-            f"{tag}-lateness-{i}",
-            "dagster_run",
-            job="orders_lateness_job",
-            first=window[0],
-            last=window[1],
-        )
-        for i in range(r)
-    ]
-    history = [
-        bench.step(
-            f"{tag}-history-{i}",
-            "dagster_run",
-            job="orders_history_job",
-            first=window[0],
-            last=window[1],
-        )
-        for i in range(r)
-    ]
+    lateness = runs("lateness", "orders_lateness_job", *window)
+    history = runs("history", "orders_history_job", *window)
     copy = bench.copy_warehouse("floor.duckdb")
     floor = bench.step(
         f"{tag}-floor", "floor", copy=str(copy), first=window[0], last=window[1], repeats=r

@@ -22,25 +22,9 @@ with snapshots as (
 
 ),
 
-{% if is_incremental() %}
-
-touched_orders as (
-
-    {{ orders_touched('snapshots', this, window, 'valid_from') }}
-
-),
-
-{% endif %}
-
 candidate_snapshots as (
 
-    select
-        *,
-        {{ arrived_at('event_ingested_at', 'event_time') }} as known_from
-    from snapshots
-    {% if is_incremental() %}
-        where order_id in (select touched_orders.order_id from touched_orders)
-    {% endif %}
+    {{ touched_snapshots('snapshots', window, 'valid_from') }}
 
 ),
 
@@ -48,6 +32,7 @@ ranked as (
 
     select
         *,
+        {{ arrived_at('event_ingested_at', 'event_time') }} as known_from,
         row_number() over (
             partition by order_id
             order by {{ latest_snapshot_first() }}

@@ -17,27 +17,13 @@ with snapshots as (
 
 ),
 
-{% if is_incremental() %}
-
-touched_orders as (
-
-    -- a partition window: orders with any snapshot placed in it, or currently dated in it;
-    -- a plain dbt build: orders with an event that arrived within the lookback
-    {{ orders_touched(
-        'snapshots', this, window,
-        'coalesce(latest_event_ingested_at, latest_event_time)'
-    ) }}
-
-),
-
-{% endif %}
-
+-- a partition window: orders with any snapshot placed in it, or currently dated in it;
+-- a plain dbt build: orders with an event that arrived within the lookback
 candidate_snapshots as (
 
-    select * from snapshots
-    {% if is_incremental() %}
-        where order_id in (select touched_orders.order_id from touched_orders)
-    {% endif %}
+    {{ touched_snapshots(
+        'snapshots', window, 'coalesce(latest_event_ingested_at, latest_event_time)'
+    ) }}
 
 ),
 
