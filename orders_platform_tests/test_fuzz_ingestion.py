@@ -124,6 +124,24 @@ def test_hostile_lines_are_each_quarantined_with_a_reason():
     assert None not in outcomes
 
 
+def test_lines_off_the_common_shape_are_classified_as_the_oracle_says():
+    # the loader takes shortcuts for lines shaped like a producer's; these are not
+    valid = json.dumps(VALID)
+    lines = [
+        "  " + valid,  # an object after whitespace
+        "\t" + valid + "  ",
+        json.dumps([VALID]),  # an array holding an event
+        json.dumps(json.dumps(VALID)),  # an event serialized twice: a string
+        json.dumps({**VALID, "event_id": 17}),  # a number where a string is required
+        json.dumps({**VALID, "event_id": 'e-"quoted"\\slash\u00e9'}),  # escapes in a string
+        json.dumps({**VALID, "customer_id": "Nancy Infante"}),  # NaN and Inf inside strings
+        json.dumps({**VALID, "note": float("inf")}),  # Infinity outside the fields read
+        json.dumps({**VALID, "amount": "12.50"}),  # an amount as a string
+        "\r\n",  # whitespace only
+    ]
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
+
+
 def test_a_line_that_is_not_utf8_is_quarantined_as_such():
     valid = json.dumps(VALID).encode()
     outcomes, _, _ = ingest(valid + b"\n\xff\xfe\n" + valid.replace(b"e-1", b"e-2"))

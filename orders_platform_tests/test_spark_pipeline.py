@@ -104,20 +104,16 @@ def test_the_late_wave_is_re_merged_by_one_backfill_run_day_by_day_to_the_cent(r
     assert_matches_oracle(remerged.platform, both_waves())
 
 
-def test_the_backfill_run_records_each_of_the_14_days_of_revenue_daily(remerged):
+@pytest.mark.parametrize(
+    ("run", "asset"),
+    [("result", "revenue_daily"), ("lateness", "order_lateness_daily")],
+    ids=["re-merge", "lateness-run"],
+)
+def test_each_run_records_each_of_the_14_days_of_its_asset(remerged, run, asset):
     materialized = {
         event.partition
-        for event in remerged.result.get_asset_materialization_events()
-        if event.asset_key == AssetKey("revenue_daily")
-    }
-    assert sorted(materialized) == FOURTEEN_DAYS
-
-
-def test_the_lateness_run_records_each_of_the_14_days_of_order_lateness_daily(remerged):
-    materialized = {
-        event.partition
-        for event in remerged.lateness.get_asset_materialization_events()
-        if event.asset_key == AssetKey("order_lateness_daily")
+        for event in getattr(remerged, run).get_asset_materialization_events()
+        if event.asset_key == AssetKey(asset)
     }
     assert sorted(materialized) == FOURTEEN_DAYS
 

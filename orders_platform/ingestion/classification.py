@@ -29,7 +29,7 @@ from orders_platform.ingestion.contract import (
 from orders_platform.ingestion.dialects import Dialect
 
 # The columns of `_classified`, the table or view the engines write their rows from.
-_CLASSIFIED_COLUMNS = ("source_file", "source_line_number", "raw_line", *FIELDS, "reason")
+_CLASSIFIED_COLUMNS = ("source_file", "source_line_number", *FIELDS, "reason")
 
 
 def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
@@ -41,7 +41,8 @@ def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
         # marked while staging: the engine's reader could not decode the line
         "invalid_utf8": "pre_reason = 'invalid_utf8'",
         # ASCII whitespace only, spelled out: `\s` differs between RE2 and Java (vertical tab)
-        "blank_line": sql.matches("raw_line", r"^[ \t\n\f\r]*$"),
+        # (no JSON document is blank: only lines that did not parse pay for the regex)
+        "blank_line": "v is null and " + sql.matches("raw_line", r"^[ \t\n\f\r]*$"),
         "malformed_json": "v is null",
         "missing_id": "event_id is null or order_id is null or customer_id is null",
         "unknown_status": f"status is null or status not in ({statuses})",
@@ -98,7 +99,7 @@ typed as (
         {timestamps}
     from fields
 ),
-judged as (
+judged as {materialized}(
     select
         *,
         case
@@ -110,19 +111,42 @@ landed_before as (
     select distinct landed.event_id
     from {landing} as landed
     where landed.event_id in (select judged.event_id from judged where judged.reason is null)
+),
+repeated_in_batch as (
+    select event_id
+    from judged
+    where reason is null
+    group by event_id
+    having count(*) > 1
+),
+later_in_batch as (
+    select source_file, source_line_number
+    from (
+        select
+            source_file,
+            source_line_number,
+            row_number() over (
+                partition by event_id order by source_file, source_line_number
+            ) as position
+        from judged
+        where reason is null and event_id in (select event_id from repeated_in_batch)
+    ) as ranked
+    where position > 1
 )
 select
     {columns},
+    -- only a rejected line is kept as it arrived
+    case when judged.reason is not null then judged.raw_line end as raw_line,
     judged.reason is null and (
-        row_number() over (
-            partition by judged.reason is null, judged.event_id
-            order by judged.source_file, judged.source_line_number
-        ) > 1
-        or landed_before.event_id is not null
+        later_in_batch.source_line_number is not null or landed_before.event_id is not null
     ) as is_retry,
     {arrival} as event_ingested_at
 from judged
 left join landed_before on landed_before.event_id = judged.event_id
+left join later_in_batch
+    on
+        later_in_batch.source_file = judged.source_file
+        and later_in_batch.source_line_number = judged.source_line_number
 """
 
 # The rejected lines of `_classified` by reason, for the load's report.
@@ -146,6 +170,7 @@ def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) 
     )
     return _CLASSIFICATION.format(
         arrival=arrival,
+        materialized=sql.materialized,
         parsed=sql.parsed(),
         fields=",\n        ".join(_fields(sql)),
         timestamps=",\n        ".join(_timestamps(sql)),

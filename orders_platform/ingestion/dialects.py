@@ -25,6 +25,9 @@ from orders_platform.ingestion.contract import FIELDS
 class Dialect(Protocol):
     """SQL fragments for the classification; `field` is one of `contract.FIELDS`."""
 
+    # How a CTE read more than once is kept from being computed once per reader.
+    materialized: str
+
     def parsed(self) -> str:
         """CTEs over `_incoming_lines`, the last named `parsed`: every staged column and `v`,
         the line's JSON object (null when the line is not one or was marked at staging)."""
@@ -64,11 +67,14 @@ _DUCKDB_PARSED = r"""parsed as (
     select
         *,
         case
-            when pre_reason is null and json_valid(raw_line) and json_type(raw_line) = 'OBJECT'
+            when pre_reason is null and json_valid(raw_line)
+                -- a valid document is an object when it starts with a brace; only the rare
+                -- line that does not (leading whitespace, an array) pays for json_type
+                and (starts_with(raw_line, '{{') or json_type(raw_line) = 'OBJECT')
                 -- DuckDB's reader accepts NaN/Infinity literals; strict JSON does not
-                -- (the string-stripping regex is costly: only lines mentioning one pay for it)
+                -- (only lines mentioning one pay for the costly string-stripping regex)
                 and case
-                    when regexp_matches(raw_line, '(?i)nan|inf')
+                    when raw_line ilike '%nan%' or raw_line ilike '%inf%'
                         then not regexp_matches(
                             regexp_replace(raw_line, '"(?:[^"\\]|\\.)*"', '', 'g'),
                             '(?i)nan|inf'
@@ -84,6 +90,8 @@ _DUCKDB_PARSED = r"""parsed as (
 class DuckDB:
     """DuckDB: one `json_extract` of every path, so `v` is a list indexed like `FIELDS`."""
 
+    materialized = "materialized "
+
     def parsed(self) -> str:
         return _DUCKDB_PARSED.format(paths=", ".join(f"'$.{field}'" for field in FIELDS))
 
@@ -91,7 +99,8 @@ class DuckDB:
         return f"v[{FIELDS.index(field) + 1}]"
 
     def is_string(self, field: str) -> str:
-        return f"json_type({self._value(field)}) = 'VARCHAR'"
+        # an extracted JSON value is a string exactly when its text starts with a quote
+        return f"starts_with({self._value(field)}::varchar, '\"')"
 
     def is_number(self, field: str) -> str:
         return f"json_type({self._value(field)}) in ('UBIGINT', 'BIGINT', 'HUGEINT', 'DOUBLE')"
@@ -140,6 +149,9 @@ _ADD_SECONDS = r"^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2})(Z|[+-])"
 
 class SparkSQL:
     """Spark SQL: `v` is a VARIANT; each field's JSON type is read once, as `<field>_type`."""
+
+    # Spark SQL has no MATERIALIZED CTEs; it plans the repeated reads itself
+    materialized = ""
 
     def parsed(self) -> str:
         types = ",\n        ".join(

@@ -57,15 +57,25 @@ numbered as (
         unnest(lines) as line,
         len(lines) as line_count
     from files
+),
+names as (
+    select
+        unnest($paths) as filename,
+        unnest($names) as source_file
 )
 select
-    $names[list_position($paths, filename)],
-    line_number,
-    rtrim(line, chr(13)),
+    names.source_file,
+    numbered.line_number,
+    -- rtrim scans every line; only a line that ends in a CR needs it
+    case
+        when suffix(numbered.line, chr(13)) then rtrim(numbered.line, chr(13))
+        else numbered.line
+    end,
     null
 from numbered
+inner join names on numbered.filename = names.filename
 -- a final newline ends the last line; it does not start an empty one
-where not (line_number = line_count and line = '')
+where not (numbered.line_number = numbered.line_count and numbered.line = '')
 """
 
 _STAGE_PYTHON_LINES = """
