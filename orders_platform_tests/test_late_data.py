@@ -1,7 +1,7 @@
 """Late data marks exactly the affected revenue partitions stale, and automation heals them."""
 
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from dagster import AssetKey, build_sensor_context, evaluate_automation_conditions
@@ -10,9 +10,12 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 
 from orders_platform.definitions import defs
 from orders_platform.sensors.landing import landing_file_sensor
+from orders_platform.transform.automation import heal_spans
 from orders_platform_tests.fixtures.late_events import event_line
 
 REVENUE_ASSETS = (AssetKey("fct_orders"), AssetKey("revenue_daily"))
+# the lateness reports, built after the marts they read (`transform.automation.after_the_marts`)
+REPORTS = (AssetKey("order_lateness_daily"), AssetKey("order_completeness_curve"))
 NOW = datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -83,6 +86,54 @@ def test_automation_requests_exactly_the_stale_partitions(merged_platform):
         defs=defs, instance=merged_platform.instance, cursor=result.cursor
     )
     assert again.total_requested == 0
+
+
+@pytest.mark.slow
+def test_automation_heals_stale_days_apart_in_one_run_and_the_reports_after_it(merged_platform):
+    warnings.simplefilter("ignore")
+    baseline = evaluate_automation_conditions(defs=defs, instance=merged_platform.instance)
+    land_late(
+        merged_platform,
+        "late-apart.jsonl",
+        [
+            refund("o-0303-1", "2026-03-03T07:00:00Z"),
+            refund("o-0307-1", "2026-03-07T07:00:00Z"),
+        ],
+    )
+    result = evaluate_automation_conditions(
+        defs=defs, instance=merged_platform.instance, cursor=baseline.cursor
+    )
+    between = {f"2026-03-0{d}" for d in range(3, 8)}
+    for key in REVENUE_ASSETS:
+        assert result.get_requested_partitions(key) == between, key
+    for key in REPORTS:
+        assert result.get_requested_partitions(key) == set(), f"{key} waits for the marts"
+    assert merged_platform.remerge("2026-03-03", "2026-03-07").success
+    after = evaluate_automation_conditions(
+        defs=defs, instance=merged_platform.instance, cursor=result.cursor
+    )
+    for key in REVENUE_ASSETS:
+        assert after.get_requested_partitions(key) == set(), key
+    for key in REPORTS:
+        assert after.get_requested_partitions(key) == between, key
+
+
+def test_heal_spans_join_days_apart_with_the_days_between():
+    days = [date(2026, 11, 25), date(2026, 11, 10), date(2026, 11, 21), date(2026, 11, 20)]
+    assert heal_spans(days) == [(date(2026, 11, 10), date(2026, 11, 25))]
+
+
+def test_heal_spans_split_days_further_apart_than_the_widest_span():
+    days = [date(2026, 1, 1), date(2026, 1, 3), date(2026, 1, 4), date(2026, 3, 1)]
+    assert heal_spans(days, max_days=3) == [
+        (date(2026, 1, 1), date(2026, 1, 3)),
+        (date(2026, 1, 4), date(2026, 1, 4)),
+        (date(2026, 3, 1), date(2026, 3, 1)),
+    ]
+
+
+def test_heal_spans_of_no_days_are_none():
+    assert heal_spans([]) == []
 
 
 def test_the_landing_sensor_requests_one_ingestion_per_new_files(platform):

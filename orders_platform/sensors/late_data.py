@@ -8,10 +8,11 @@ How a late event for an old order date D reaches the revenue assets:
    "landed_order_days[D] has a new data version"; untouched days stay FRESH.
 3. The marts' automation condition (`orders_platform.transform.automation`: eager, for every
    partition, not only the latest) asks for those partitions, and this sensor turns the
-   request into one single-run backfill, queued behind the DuckDB writer pool. Stop it to
-   mark stale only.
+   request into one single-run backfill, queued behind the DuckDB writer pool. Stale days
+   apart are requested with the days between, so they are one run. Stop it to mark stale
+   only.
 4. Once they are re-merged, the lateness reports and the order history of the same days are
-   requested by the same condition and built in runs of their own: the heal never waits for
+   requested (`after_the_marts`) and built in a run of their own: the heal never waits for
    them. The history run links each revision to the orders behind it and sends the
    #data-platform notice.
 """
@@ -25,7 +26,7 @@ late_data_remerge_sensor = AutomationConditionSensorDefinition(
     use_user_code_server=True,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
-        "Re-merges the partitions late data made stale, as single-run backfills. "
+        "Re-merges the partitions late data made stale, as one single-run backfill. "
         "Stop it to only mark partitions stale (review first, then launch a backfill)."
     ),
 )

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetCheckSpec, AssetDep, AssetKey, AssetSpec
+from dagster import AssetCheckSpec, AssetDep, AssetKey, AssetSelection, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 from orders_platform.ingestion.landed_days import LANDED_ORDER_DAYS
 from orders_platform.partitions import daily_partitions
-from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION
+from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION, after_the_marts
 
 MARTS = "marts"
 LATENESS = "lateness"
@@ -28,6 +28,7 @@ HISTORY = "history"
 FOLLOWER_GROUPS = frozenset({LATENESS, HISTORY})
 # Folders whose models are daily-partitioned assets; their dbt tests are per-day checks.
 DAILY_GROUPS = frozenset({MARTS, *FOLLOWER_GROUPS})
+AFTER_THE_MARTS = after_the_marts(AssetSelection.groups(*FOLLOWER_GROUPS))
 
 
 class OrdersDbtTranslator(DagsterDbtTranslator):
@@ -45,7 +46,7 @@ class OrdersDbtTranslator(DagsterDbtTranslator):
     ) -> AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if spec.group_name in FOLLOWER_GROUPS:
-            return spec.replace_attributes(automation_condition=EAGER_FOR_EVERY_PARTITION)
+            return spec.replace_attributes(automation_condition=AFTER_THE_MARTS)
         if spec.group_name != MARTS:
             return spec
         return spec.replace_attributes(
