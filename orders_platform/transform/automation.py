@@ -1,7 +1,7 @@
-"""When the marts ask to be re-merged: their automation condition.
+"""When the marts ask to be re-merged, and the reports after them: their automation conditions.
 
-It sits beside the translator that applies it to every mart, because it is a property of
-those assets; `orders_platform.sensors.late_data` only evaluates it.
+They sit beside the translator that applies them, because they are a property of those
+assets; `orders_platform.sensors.late_data` only evaluates them.
 
 `eager()` spelled out, with changes for late data and for the staging views, which are
 re-created by every ingestion run and hold no data of their own:

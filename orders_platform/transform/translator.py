@@ -5,8 +5,8 @@ graph connects without any per-model rule. Every mart (folder `marts`, all daily
 also depends on `landed_order_days`, partition by partition, and re-merges itself when that
 changes: that is how late data marks exactly the affected days stale and heals them. The
 lateness reports (folder `lateness`) and the order history (folder `history`) follow the
-marts they read by the same condition, in runs of their own, so a re-merge never waits for
-them.
+marts they read (`after_the_marts`): requested once the marts are updated, in runs of their
+own, so a re-merge never waits for them.
 """
 
 from __future__ import annotations
