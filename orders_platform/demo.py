@@ -21,9 +21,10 @@ from pathlib import Path
 from orders_platform import settings
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.lateness import read_recommendation
+from orders_platform.partitions import REMERGE_DAYS
 from orders_platform.reconciliation import reconcile_days, render_table
 from orders_platform.resources.warehouse import connect_warehouse
-from orders_platform.schedules.schedules import REMERGE_DAYS, remerge_partition_range
+from orders_platform.schedules.schedules import remerge_partition_range
 from orders_platform.synthetic.traffic import (
     TrafficSpec,
     batch_file_name,

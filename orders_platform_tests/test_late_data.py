@@ -118,6 +118,31 @@ def test_automation_heals_stale_days_apart_in_one_run_and_the_reports_after_it(m
         assert after.get_requested_partitions(key) == between, key
 
 
+@pytest.mark.slow
+def test_a_day_between_that_no_load_has_reported_is_healed_with_its_neighbours(merged_platform):
+    # The fixture holds orders for 03-01..14 only: 03-21 has no observation on
+    # landed_order_days, like history loaded before day versions were reported.
+    warnings.simplefilter("ignore")
+    baseline = evaluate_automation_conditions(defs=defs, instance=merged_platform.instance)
+    land_late(
+        merged_platform,
+        "late-unreported-between.jsonl",
+        [
+            refund("o-0320-1", "2026-03-20T07:00:00Z"),
+            refund("o-0322-1", "2026-03-22T07:00:00Z"),
+        ],
+    )
+    result = evaluate_automation_conditions(
+        defs=defs, instance=merged_platform.instance, cursor=baseline.cursor
+    )
+    for key in REVENUE_ASSETS:
+        assert result.get_requested_partitions(key) == {
+            "2026-03-20",
+            "2026-03-21",
+            "2026-03-22",
+        }, key
+
+
 def test_heal_spans_join_days_apart_with_the_days_between():
     days = [date(2026, 11, 25), date(2026, 11, 10), date(2026, 11, 21), date(2026, 11, 20)]
     assert heal_spans(days) == [(date(2026, 11, 10), date(2026, 11, 25))]

@@ -28,9 +28,9 @@ from dagster import AssetCheckSeverity, AssetKey, ExecuteInProcessResult
 
 from orders_platform.definitions import defs
 from orders_platform.ingestion.contract import HISTORY_FOLDER
-from orders_platform.partitions import daily_partitions
-from orders_platform.schedules.schedules import REMERGE_DAYS
+from orders_platform.partitions import REMERGE_DAYS, daily_partitions
 from orders_platform.settings import DBT_PROJECT_DIR, dbt_var_settings
+from orders_platform.transform.translator import AFTER_THE_MARTS
 from orders_platform_tests.fixtures.late_events import LandingFile, event_line
 from orders_platform_tests.harness import Receiver
 
@@ -362,7 +362,16 @@ def test_the_lateness_reports_follow_the_marts_in_runs_of_their_own():
     node = graph.get(AssetKey("order_lateness_daily"))
     assert node.partitions_def == daily_partitions
     assert AssetKey("revenue_daily") in node.parent_keys
-    assert node.automation_condition is not None
+    for report in (
+        "order_lateness_daily",
+        "order_completeness_curve",
+        "order_lookback_recommendation",
+    ):
+        condition = graph.get(AssetKey(report)).automation_condition
+        assert condition.get_label() == AFTER_THE_MARTS.get_label(), report
+    assert graph.get(AssetKey("revenue_daily")).automation_condition.get_label() != (
+        AFTER_THE_MARTS.get_label()
+    )
     daily_job = {
         key.path[-1]
         for key in defs.resolve_job_def("orders_daily_job").asset_layer.executable_asset_keys

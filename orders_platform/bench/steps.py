@@ -203,6 +203,7 @@ def detect(ticks: int, late_day: str) -> dict[str, Any]:
 
     from orders_platform.definitions import defs
     from orders_platform.ingestion.landed_days import landed_order_days, record_day_versions
+    from orders_platform.transform.groups import MARTS
 
     instance = _instance()
     with connect_warehouse(settings.warehouse_path(), read_only=True) as conn:
@@ -222,7 +223,7 @@ def detect(ticks: int, late_day: str) -> dict[str, Any]:
         result = evaluate_automation_conditions(
             defs=defs,
             instance=instance,
-            asset_selection=AssetSelection.groups("marts"),
+            asset_selection=AssetSelection.groups(MARTS),
             cursor=cursor,
         )
         evaluate_seconds.append(time.perf_counter() - started)

@@ -15,8 +15,7 @@ from dagster._core.storage.tags import (
 )
 
 from orders_platform.jobs import ingest_orders_job, orders_daily_job, revenue_freshness_job
-
-REMERGE_DAYS = 14
+from orders_platform.partitions import REMERGE_DAYS
 
 hourly_ingestion_schedule = ScheduleDefinition(
     name="hourly_ingestion_schedule",

@@ -17,11 +17,13 @@ How a late event for an old order date D reaches the revenue assets:
    #data-platform notice.
 """
 
-from dagster import AssetSelection, AutomationConditionSensorDefinition, DefaultSensorStatus
+from dagster import AutomationConditionSensorDefinition, DefaultSensorStatus
+
+from orders_platform.transform.groups import daily_assets
 
 late_data_remerge_sensor = AutomationConditionSensorDefinition(
     "late_data_remerge_sensor",
-    target=AssetSelection.groups("marts", "lateness", "history"),
+    target=daily_assets(),
     emit_backfills=True,
     use_user_code_server=True,
     default_status=DefaultSensorStatus.RUNNING,

@@ -36,11 +36,14 @@ from dagster import (
     PartitionKeyRange,
 )
 
-_STAGING = AssetSelection.groups("staging")
+from orders_platform.partitions import REMERGE_DAYS
+from orders_platform.transform.groups import STAGING
 
-# The widest span of days one heal run re-merges: twice the nightly re-merge's 14 days, which
-# the bench measures. Re-merging a day that did not change costs less than a run of its own.
-HEAL_SPAN_DAYS = 28
+_STAGING = AssetSelection.groups(STAGING)
+
+# The widest span of days one heal run re-merges: twice the nightly re-merge, which the bench
+# measures. Re-merging a day that did not change costs less than a run of its own.
+HEAL_SPAN_DAYS = 2 * REMERGE_DAYS
 
 
 def heal_spans(days: Iterable[date], max_days: int = HEAL_SPAN_DAYS) -> list[tuple[date, date]]:

@@ -20,14 +20,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject
 from orders_platform.ingestion.landed_days import LANDED_ORDER_DAYS
 from orders_platform.partitions import daily_partitions
 from orders_platform.transform.automation import EAGER_FOR_EVERY_PARTITION, after_the_marts
+from orders_platform.transform.groups import DAILY_GROUPS, FOLLOWER_GROUPS, MARTS
 
-MARTS = "marts"
-LATENESS = "lateness"
-HISTORY = "history"
-# Folders built after the marts, in runs of their own, whenever the marts change.
-FOLLOWER_GROUPS = frozenset({LATENESS, HISTORY})
-# Folders whose models are daily-partitioned assets; their dbt tests are per-day checks.
-DAILY_GROUPS = frozenset({MARTS, *FOLLOWER_GROUPS})
 AFTER_THE_MARTS = after_the_marts(AssetSelection.groups(*FOLLOWER_GROUPS))
 
 
