@@ -39,8 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["DBT_TARGET_PATH"] = str(DBT_PROJECT_DIR / "target" / worker)
 
 
-# The longest tests (each several minutes, mostly a real `dagster dev`), started first so
-# that xdist workers do not end on one of them while the other worker sits idle.
+# The longest tests (minutes each, mostly a real `dagster dev`), longest first.
 LONGEST_FIRST = (
     "test_crash_safety.py",
     "test_bench.py",
@@ -50,12 +49,35 @@ LONGEST_FIRST = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+def _workers(config: pytest.Config) -> int:
+    workerinput = getattr(config, "workerinput", None)
+    return int(workerinput["workercount"]) if workerinput else 1
 
-    items.sort(key=rank)  # stable: collection order within each rank
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deal the longest tests out to the xdist workers, one each in turn, ahead of the rest.
+
+    `--dist worksteal` hands each worker a contiguous share of the collection and lets an
+    idle worker take the tail of a busy one's queue. A share that starts with a long test
+    keeps its worker busy while the short tests are spread by stealing; long tests that sat
+    in one share would run one after another on one worker while the other idles.
+    """
+    workers = _workers(config)
+    # the share sizes worksteal hands out: each worker in turn gets remaining // workers left
+    sizes, remaining = [], len(items)
+    for left in range(workers, 0, -1):
+        sizes.append(remaining // left)
+        remaining -= sizes[-1]
+    long = sorted(
+        (item for item in items if item.path.name in LONGEST_FIRST),
+        key=lambda item: LONGEST_FIRST.index(item.path.name),
+    )
+    rest = iter(item for item in items if item.path.name not in LONGEST_FIRST)
+    shares: list[list[pytest.Item]] = [long[k::workers] for k in range(workers)]
+    for share, size in zip(shares, sizes, strict=True):
+        share.extend(next(rest) for _ in range(size - len(share)))
+    shares[-1].extend(rest)  # none left unless a selection holds mostly long tests
+    items[:] = [item for share in shares for item in share]
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,22 @@
-"""The dbt resource's start-up shortcuts stay true to what dagster-dbt and dbt would do."""
+"""The dbt resource runs dbt in process and stays true to what dagster-dbt and dbt would do."""
 
+import inspect
+import json
 import os
 import subprocess
+import sys
+
+import dagster_dbt.core.dbt_cli_invocation as dagster_dbt_invocation
+from dagster_dbt import DbtCliInvocation
 
 from orders_platform.dbt_project import dbt_executable
 from orders_platform.definitions import defs
-from orders_platform.transform.dbt_resource import OrdersDbtCliResource, _environment
+from orders_platform.settings import DBT_PROJECT_DIR
+from orders_platform.transform.dbt_resource import (
+    OrdersDbtCliResource,
+    _DbtInProcess,
+    _environment,
+)
 from orders_platform_tests.dbt_log import invocation_dirs
 
 
@@ -27,6 +38,51 @@ def test_the_overridden_dagster_dbt_hooks_still_exist_upstream():
     parent = OrdersDbtCliResource.__mro__[1]
     assert "_cli_version" in vars(parent)
     assert "_initialize_dbt_core_adapter" in vars(parent)
+    # dbt runs in process where dagster-dbt starts its subprocess
+    assert "subprocess.Popen(" in inspect.getsource(DbtCliInvocation.run)
+    assert dagster_dbt_invocation.subprocess is subprocess
+
+
+def _event_names(stdout: bytes) -> list[str]:
+    return [json.loads(line)["info"]["name"] for line in stdout.splitlines() if line.strip()]
+
+
+def test_dbt_in_process_prints_the_events_a_dbt_subprocess_prints(merged_platform, tmp_path, capfd):
+    command = [dbt_executable(), "build", "--select", "stg_orders", "--log-format", "json"]
+    env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path / "subprocess")}
+    by_subprocess = subprocess.run(
+        command, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, check=True
+    ).stdout
+    env["DBT_TARGET_PATH"] = str(tmp_path / "in_process")
+    capfd.readouterr()
+    dbt = _DbtInProcess(command, env=env, cwd=DBT_PROJECT_DIR)
+    in_process = b"".join(dbt.stdout)
+    assert dbt.wait() == 0
+    names = _event_names(in_process)
+    assert "LogModelResult" in names and "LogTestResult" in names
+    assert names == _event_names(by_subprocess)
+    # dbt's own console log is off in process: dagster-dbt re-prints the events once
+    assert '"LogModelResult"' not in capfd.readouterr().out
+
+
+def test_a_failing_dbt_in_process_exits_non_zero(merged_platform, tmp_path):
+    command = [dbt_executable(), "build", "--select", "no_such_model+", "--warn-error"]
+    env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path)}
+    dbt = _DbtInProcess(command, env=env, cwd=DBT_PROJECT_DIR)
+    assert dbt.wait() != 0
+
+
+def test_after_a_run_another_process_can_write_the_warehouse(merged_platform):
+    assert merged_platform.run_job("orders_daily_job", partition_key="2026-03-14").success
+    # dbt ran in this process: its DuckDB database must be closed, the write lock free
+    writer = "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('create table t as select 1')"
+    completed = subprocess.run(
+        [sys.executable, "-c", writer, str(merged_platform.warehouse)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
 
 
 def test_the_run_environment_is_restored_after_dbt_starts(monkeypatch):

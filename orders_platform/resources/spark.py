@@ -99,8 +99,17 @@ def spark_session(
         spark.sql(f"create database if not exists {SPARK_DATABASE}")
         yield spark
     finally:
-        spark.stop()
-        _end_jvm()
+        end_spark()
+
+
+def end_spark() -> None:
+    """Stop this process's Spark session, if any, and end its JVM (see the module doc)."""
+    from pyspark import SparkContext
+
+    active = SparkContext._active_spark_context
+    if active is not None:
+        active.stop()
+    _end_jvm()
 
 
 def _end_jvm() -> None:
