@@ -54,6 +54,7 @@ def _workers(config: pytest.Config) -> int:
     return int(workerinput["workercount"]) if workerinput else 1
 
 
+@pytest.hookimpl(trylast=True)  # after `-m` has deselected what this run leaves out
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deal the longest tests out to the xdist workers, one each in turn, ahead of the rest.
 
