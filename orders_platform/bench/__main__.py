@@ -39,12 +39,6 @@ def _options() -> argparse.Namespace:
         help="the longer history the daily run is compared at (0: skip)",
     )
     parser.add_argument("--repeats", type=int, default=int(env("BENCH_REPEATS", 3)))
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=int(env("BENCH_WORKERS", os.cpu_count() or 1)),
-        help="processes generating traffic (not measured; default: the cores)",
-    )
     parser.add_argument("--dir", type=Path, default=Path(env("BENCH_DIR", "data/bench")))
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and logs")
     return parser.parse_args()
