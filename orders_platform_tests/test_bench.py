@@ -12,6 +12,7 @@ from orders_platform_tests.tables import table_contents
 
 EXPECTED_ROWS = {
     "ingest_rate",
+    "full_build_wall",
     "daily_wall",
     "daily_dbt",
     "daily_overhead",
