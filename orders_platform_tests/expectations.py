@@ -161,9 +161,11 @@ def parse_timestamp(value: Any) -> datetime | None:
             int(fraction.ljust(6, "0")) if fraction else 0,
             tzinfo=timezone(offset),
         )
+        return local.astimezone(UTC)
     except ValueError:  # 2026-02-30, hour 24, second 60 ...
         return None
-    return local.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:30+01:00 is no instant of years 1-9999 in UTC
+        return None
 
 
 def _decimal_places(value: Decimal) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from orders_platform.bench.volume import Generated, arrival_day, write_arrival_files
-from orders_platform.ingestion.contract import STATUSES
+from orders_platform.ingestion.contract import PRODUCER_LINE_PATTERN, STATUSES
 from orders_platform.synthetic.traffic import MALFORMED_KINDS, TrafficSpec
 
 END_DATE = date(2026, 3, 30)
@@ -220,3 +220,9 @@ def test_the_same_arguments_give_byte_identical_files(traffic, tmp_path):
     assert [path.name for path in again.files] == [path.name for path in traffic.generated.files]
     for first, second in zip(traffic.generated.files, again.files, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_every_well_formed_line_takes_the_loaders_short_way(traffic):
+    # the benchmark measures ingestion on lines as producers write them
+    shaped = re.compile(PRODUCER_LINE_PATTERN, flags=re.ASCII)
+    assert all(shaped.fullmatch(line.text) for line in traffic.wellformed)

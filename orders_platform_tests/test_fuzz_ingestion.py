@@ -9,6 +9,7 @@ count must equal its lines.
 """
 
 import json
+import re
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orders_platform.ingestion.contract import PRODUCER_LINE_PATTERN, STATUSES
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform_tests.expectations import INVALID_UTF8, classify_file
 
@@ -106,6 +108,70 @@ json_values = st.recursive(
 def test_events_with_arbitrary_field_values_are_loaded_or_quarantined_as_the_oracle_says(events):
     lines = [json.dumps({**VALID, **event}, allow_nan=True) for event in events]
     assert_as_the_oracle_classifies("\n".join(lines).encode())
+
+
+# Lines laid out as a producer writes them, which the loader reads the short way when they
+# match `contract.PRODUCER_LINE_PATTERN`: any ids, any status, amounts up to 16 digits, and
+# times that may be no real instant (then off the pattern, or not), before the order was
+# placed, or far after the file arrived.
+plain_text = st.text(
+    st.characters(exclude_characters='"\\', exclude_categories=("Cc", "Cs")), min_size=1
+)
+shaped_amount = st.from_regex(r"(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?", fullmatch=True)
+any_shaped_time = st.from_regex(
+    r"[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\.[0-9]{1,6})?"
+    r"(Z|[+-][0-1][0-9]:[0-9]{2})",
+    fullmatch=True,
+)
+near_arrival = st.datetimes(
+    min_value=datetime(2026, 3, 18), max_value=datetime(2026, 3, 22), timezones=st.just(UTC)
+).map(lambda moment: moment.isoformat(timespec="seconds"))
+shaped_time = near_arrival | any_shaped_time
+
+
+@st.composite
+def producer_lines(draw) -> str:
+    values = {
+        "event_id": draw(plain_text),
+        "order_id": draw(plain_text),
+        "customer_id": draw(plain_text),
+        "status": draw(st.sampled_from(STATUSES)),
+        "order_placed_at": draw(shaped_time),
+        "event_time": draw(shaped_time),
+    }
+    amount = draw(shaped_amount)
+    line = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return line.replace(',"order_placed_at"', f',"amount":{amount},"order_placed_at"')
+
+
+@FUZZ
+@given(st.lists(producer_lines(), max_size=20))
+def test_producer_shaped_lines_are_each_loaded_or_quarantined_as_the_oracle_says(lines):
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
+
+
+# Times an engine's cast would read, though they name no instant a producer can mean.
+STRETCHED_TIMES = (
+    "0000-01-10T00:00:00Z",  # year 0
+    "2026-03-19T24:00:00Z",  # hour 24
+    "2026-03-19T10:00:00+24:00",  # an offset of a day
+    "2026-03-19T10:00:00+23:60",
+    "2026-03-19T10:00:00.1234567Z",  # below a microsecond
+    "0001-01-01T00:30:00+01:00",  # before year 1 in UTC
+    "9999-12-31T23:30:00-01:00",  # after year 9999 in UTC
+)
+
+
+def test_times_an_engine_would_stretch_are_invalid_in_every_line_shape():
+    producer_shaped = json.dumps(VALID, separators=(",", ":")).replace('"12.50"', "12.50")
+    assert re.fullmatch(PRODUCER_LINE_PATTERN, producer_shaped, flags=re.ASCII)
+    lines = [
+        line.replace(VALID["order_placed_at"], time)
+        for time in STRETCHED_TIMES
+        for line in (producer_shaped, json.dumps(VALID))
+    ]
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
+    assert ingest("\n".join(lines).encode())[0] == ["invalid_timestamp"] * len(lines)
 
 
 def test_hostile_lines_are_each_quarantined_with_a_reason():

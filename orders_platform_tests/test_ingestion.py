@@ -1,12 +1,18 @@
 """Landing files into a real DuckDB warehouse: validation, exactly-once, migration."""
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from orders_platform.ingestion.classification import reject_rules
-from orders_platform.ingestion.contract import HISTORY_FOLDER, REJECT_REASONS
+from orders_platform.ingestion.contract import (
+    HISTORY_FOLDER,
+    PRODUCER_LINE_PATTERN,
+    REJECT_REASONS,
+)
 from orders_platform.ingestion.dialects import DuckDB, SparkSQL
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.replay import export_rejected
@@ -208,3 +214,17 @@ def test_history_files_land_unstamped_and_in_the_ledger_beside_stamped_files(pla
         "select source_file, event_ingested_at is not null from orders_landing_files"
     )
     assert sorted(ledger) == sorted((name, True) for name, _, _ in stamps)
+
+
+def test_the_loaders_short_way_takes_the_producer_lines_of_the_fixture_and_no_others():
+    lines = [line for landing_file in both_waves() for line in landing_file.lines]
+    shaped = [bool(re.fullmatch(PRODUCER_LINE_PATTERN, line, flags=re.ASCII)) for line in lines]
+    assert sum(shaped) > len(lines) / 2  # the end-to-end tests exercise the short way
+    first = lines[shaped.index(True)]
+    lines += [" " + first, first + " ", first.replace('":"', '": "', 1), first[:-1] + ',"x":1}']
+    shaped += [False] * 4
+    taken_by = DuckDB().full_match("line", PRODUCER_LINE_PATTERN)
+    taken = (
+        duckdb.connect().execute(f"select {taken_by} from unnest(?) as t(line)", [lines]).fetchall()
+    )
+    assert [row[0] for row in taken] == shaped

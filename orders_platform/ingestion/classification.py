@@ -22,6 +22,7 @@ from orders_platform.ingestion.contract import (
     FIELDS,
     HISTORY_FOLDER,
     MAX_CLOCK_SKEW_HOURS,
+    PRODUCER_LINE_PATTERN,
     REJECT_REASONS,
     STATUSES,
     TIMESTAMP_PATTERN,
@@ -42,8 +43,8 @@ def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
         "invalid_utf8": "pre_reason = 'invalid_utf8'",
         # ASCII whitespace only, spelled out: `\s` differs between RE2 and Java (vertical tab)
         # (no JSON document is blank: only lines that did not parse pay for the regex)
-        "blank_line": "v is null and " + sql.matches("raw_line", r"^[ \t\n\f\r]*$"),
-        "malformed_json": "v is null",
+        "blank_line": "not is_object and " + sql.matches("raw_line", r"^[ \t\n\f\r]*$"),
+        "malformed_json": "not is_object",
         "missing_id": "event_id is null or order_id is null or customer_id is null",
         "unknown_status": f"status is null or status not in ({statuses})",
         "invalid_amount": "amount is null or amount_exact <> amount",
@@ -57,29 +58,54 @@ def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
 
 
 def _fields(sql: Dialect) -> list[str]:
-    """Each field the rules read, from the parsed object: null unless of its JSON type."""
-    columns = []
+    """Each field the rules read: a producer-shaped line's straight from its text, any other
+    line's from its parsed object, null unless of its JSON type."""
+
+    def either(shaped: str, general: str, name: str) -> str:
+        return f"case when is_producer_shaped then {shaped} else {general} end as {name}"
+
+    columns = ["is_producer_shaped or v is not null as is_object"]
     for field in ("event_id", "order_id", "customer_id"):
-        non_empty = f"nullif({sql.text(field)}, '')"
-        columns.append(f"case when {sql.is_string(field)} then {non_empty} end as {field}")
-    columns.append(f"case when {sql.is_string('status')} then {sql.text('status')} end as status")
-    columns.append(
+        general = f"case when {sql.is_string(field)} then nullif({sql.text(field)}, '') end"
+        columns.append(either(sql.shaped_text(field), general, field))
+    general = f"case when {sql.is_string('status')} then {sql.text('status')} end"
+    columns.append(either(sql.shaped_text("status"), general, "status"))
+    general = (
         f"case when {sql.is_string('amount')}"
         f" then try_cast(trim({sql.text('amount')}) as decimal(38, 10))"
-        f" when {sql.is_number('amount')} then {sql.number_as_decimal('amount')}"
-        " end as amount_exact"
+        f" when {sql.is_number('amount')} then {sql.number_as_decimal('amount')} end"
     )
+    shaped = f"cast({sql.shaped_text('amount')} as decimal(38, 10))"
+    columns.append(either(shaped, general, "amount_exact"))
     for field in ("order_placed_at", "event_time"):
-        text = f"case when {sql.is_string(field)} then {sql.text(field)} end"
-        columns.append(f"{text} as {field}_text")
+        general = f"case when {sql.is_string(field)} then {sql.text(field)} end"
+        columns.append(either(sql.shaped_text(field), general, f"{field}_text"))
     return columns
 
 
-def _timestamps(sql: Dialect) -> list[str]:
-    """The two times, where their text has a UTC offset and reads as an instant."""
+def _instants(sql: Dialect) -> list[str]:
+    """The two times as instants, where their text has a UTC offset and reads as one (a
+    producer-shaped line's times have the pattern's shape already)."""
     return [
-        f"case when {sql.matches(f'{field}_text', TIMESTAMP_PATTERN)}"
-        f" then {sql.to_timestamp(f'{field}_text')} end as {field}"
+        "case when is_producer_shaped"
+        f" or {sql.matches(f'{field}_text', TIMESTAMP_PATTERN)}"
+        f" then {sql.to_timestamp(f'{field}_text')} end as {field}_instant"
+        for field in ("order_placed_at", "event_time")
+    ]
+
+
+# The instants a time may name (years 0001-9999 in UTC, Python's datetime range and Spark's):
+# an offset can carry a time the pattern admits past either end of the years it admits.
+_FIRST_INSTANT = "0001-01-01 00:00:00"
+_LAST_INSTANT = "9999-12-31 23:59:59.999999"
+
+
+def _timestamps(sql: Dialect) -> list[str]:
+    """The two times, as naive UTC timestamps within the instants a time may name."""
+    first, last = sql.literal(_FIRST_INSTANT), sql.literal(_LAST_INSTANT)
+    return [
+        f"case when {field}_instant between timestamp {first} and timestamp {last}"
+        f" then {field}_instant end as {field}"
         for field in ("order_placed_at", "event_time")
     ]
 
@@ -92,20 +118,35 @@ fields as (
         {fields}
     from parsed
 ),
-typed as (
+read_as as (
     select
         *,
         try_cast(amount_exact as decimal(18, 2)) as amount,
-        {timestamps}
+        {instants}
     from fields
+),
+typed as (
+    select
+        *,
+        {timestamps}
+    from read_as
 ),
 judged as {materialized}(
     select
-        *,
-        case
-            {rules}
-        end as reason
-    from typed
+        source_file,
+        source_line_number,
+        {typed_fields},
+        reason,
+        -- only a rejected line is kept as it arrived
+        case when reason is not null then raw_line end as raw_line
+    from (
+        select
+            *,
+            case
+                {rules}
+            end as reason
+        from typed
+    ) as with_reasons
 ),
 landed_before as (
     select distinct landed.event_id
@@ -135,8 +176,7 @@ later_in_batch as (
 )
 select
     {columns},
-    -- only a rejected line is kept as it arrived
-    case when judged.reason is not null then judged.raw_line end as raw_line,
+    judged.raw_line,
     judged.reason is null and (
         later_in_batch.source_line_number is not null or landed_before.event_id is not null
     ) as is_retry,
@@ -171,8 +211,10 @@ def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) 
     return _CLASSIFICATION.format(
         arrival=arrival,
         materialized=sql.materialized,
-        parsed=sql.parsed(),
+        parsed=sql.parsed(sql.full_match("raw_line", PRODUCER_LINE_PATTERN)),
+        typed_fields=", ".join(FIELDS),
         fields=",\n        ".join(_fields(sql)),
+        instants=",\n        ".join(_instants(sql)),
         timestamps=",\n        ".join(_timestamps(sql)),
         rules="\n            ".join(
             f"when {rules[reason]} then {sql.literal(reason)}" for reason in REJECT_REASONS

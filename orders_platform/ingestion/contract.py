@@ -42,7 +42,33 @@ REJECT_REASONS: dict[str, str] = {
 
 # ISO-8601 date-time with a mandatory offset (Z, +HH:MM or +HHMM). DuckDB would happily read
 # an offset-less value in the session time zone, which is exactly the ambiguity we refuse.
-TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$"
+# Each part is held to its range here (years 0001-9999, hours 00-23, offsets up to 23:59,
+# at most microseconds): the engines' casts read more (year 0, hour 24, offset +24:00,
+# nanoseconds truncated), which would load instants no producer meant. A day past the end of
+# its month is left to the cast, which refuses it.
+_DATE = r"(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_HOUR_MINUTE = r"([01]\d|2[0-3]):[0-5]\d"
+_SECONDS = r"[0-5]\d(\.\d{1,6})?"
+_OFFSET_HOUR = r"[+-]([01]\d|2[0-3])"
+TIMESTAMP_PATTERN = rf"^{_DATE}[T ]{_HOUR_MINUTE}(:{_SECONDS})?(Z|{_OFFSET_HOUR}:?[0-5]\d)$"
+
+# The exact shape of a line as the producers write it: the contract's fields in order and no
+# others, no whitespace, strings without escapes, a plain non-negative amount with at most 2
+# decimals, times with seconds and a UTC offset. Such a line is a JSON object whose ids,
+# status and amount keep their rules, so only its times are left to check: loaders read it
+# straight into typed columns instead of parsing it the general way (nearly every line has
+# this shape). A line of any other shape is judged the general way; the outcome is the same.
+_PLAIN_STRING = r'"[^"\\\x00-\x1f]+"'
+_SHAPE_OF: dict[str, str] = {
+    "event_id": _PLAIN_STRING,
+    "order_id": _PLAIN_STRING,
+    "customer_id": _PLAIN_STRING,
+    "status": '"(' + "|".join(STATUSES) + ')"',
+    "amount": r"(0|[1-9]\d{0,15})(\.\d{1,2})?",
+    "order_placed_at": f'"{_DATE}T{_HOUR_MINUTE}:{_SECONDS}(Z|{_OFFSET_HOUR}:[0-5]\\d)"',
+}
+_SHAPE_OF["event_time"] = _SHAPE_OF["order_placed_at"]
+PRODUCER_LINE_PATTERN = r"\{" + ",".join(f'"{f}":{_SHAPE_OF[f]}' for f in FIELDS) + r"\}"
 
 # How far in the future (relative to its arrival) an event_time may be before it is rejected.
 MAX_CLOCK_SKEW_HOURS = 24

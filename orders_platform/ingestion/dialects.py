@@ -28,9 +28,16 @@ class Dialect(Protocol):
     # How a CTE read more than once is kept from being computed once per reader.
     materialized: str
 
-    def parsed(self) -> str:
-        """CTEs over `_incoming_lines`, the last named `parsed`: every staged column and `v`,
-        the line's JSON object (null when the line is not one or was marked at staging)."""
+    def parsed(self, is_producer_shaped: str) -> str:
+        """CTEs over `_incoming_lines`, the last named `parsed`: every staged column;
+        `is_producer_shaped`, the given predicate for lines not marked at staging; and for
+        the other lines `v`, the line's JSON object (null when the line is not one or was
+        marked at staging). Each line is read once, the short way or the general way."""
+        ...
+
+    def shaped_text(self, field: str) -> str:
+        """The field's text on a producer-shaped line (`contract.PRODUCER_LINE_PATTERN`),
+        whose values are plain: no escapes, an amount as a plain number."""
         ...
 
     def is_string(self, field: str) -> str:
@@ -53,6 +60,10 @@ class Dialect(Protocol):
         """`text` contains a match of the regex `pattern` (a Python string)."""
         ...
 
+    def full_match(self, text: str, pattern: str) -> str:
+        """All of `text` is a match of the regex `pattern` (a Python string)."""
+        ...
+
     def to_timestamp(self, text: str) -> str:
         """Text that matched `contract.TIMESTAMP_PATTERN` as a UTC timestamp, null when it is
         no real instant."""
@@ -63,11 +74,19 @@ class Dialect(Protocol):
         ...
 
 
-_DUCKDB_PARSED = r"""parsed as (
+_DUCKDB_PARSED = r"""shaped as (
+    select *, pre_reason is null and {is_producer_shaped} as is_producer_shaped
+    from _incoming_lines
+),
+parsed as (
     select
         *,
+        -- a producer-shaped line has no escapes: its values are the text between the quotes
         case
-            when pre_reason is null and json_valid(raw_line)
+            when is_producer_shaped then json_extract_string(raw_line, [{paths}])
+        end as t,
+        case
+            when not is_producer_shaped and pre_reason is null and json_valid(raw_line)
                 -- a valid document is an object when it starts with a brace; only the rare
                 -- line that does not (leading whitespace, an array) pays for json_type
                 and (starts_with(raw_line, '{{') or json_type(raw_line) = 'OBJECT')
@@ -83,7 +102,7 @@ _DUCKDB_PARSED = r"""parsed as (
                 end
                 then json_extract(raw_line, [{paths}])
         end as v
-    from _incoming_lines
+    from shaped
 )"""
 
 
@@ -92,8 +111,12 @@ class DuckDB:
 
     materialized = "materialized "
 
-    def parsed(self) -> str:
-        return _DUCKDB_PARSED.format(paths=", ".join(f"'$.{field}'" for field in FIELDS))
+    def parsed(self, is_producer_shaped: str) -> str:
+        paths = ", ".join(f"'$.{field}'" for field in FIELDS)
+        return _DUCKDB_PARSED.format(is_producer_shaped=is_producer_shaped, paths=paths)
+
+    def shaped_text(self, field: str) -> str:
+        return f"t[{FIELDS.index(field) + 1}]"
 
     def _value(self, field: str) -> str:
         return f"v[{FIELDS.index(field) + 1}]"
@@ -114,6 +137,9 @@ class DuckDB:
     def matches(self, text: str, pattern: str) -> str:
         return f"regexp_matches({text}, {self.literal(pattern)})"
 
+    def full_match(self, text: str, pattern: str) -> str:
+        return f"regexp_full_match({text}, {self.literal(pattern)})"
+
     def to_timestamp(self, text: str) -> str:
         # the session time zone is UTC: the instant, as a naive UTC timestamp
         return f"try_cast({text} as timestamptz)::timestamp"
@@ -122,14 +148,18 @@ class DuckDB:
         return "'" + value.replace("'", "''") + "'"
 
 
-_SPARK_PARSED = """documents as (
+_SPARK_PARSED = """shaped as (
+    select *, pre_reason is null and {is_producer_shaped} as is_producer_shaped
+    from _incoming_lines
+),
+documents as (
     select
         *,
         case
-            when pre_reason is null and raw_line rlike {closing_brace}
+            when not is_producer_shaped and pre_reason is null and raw_line rlike {closing_brace}
                 then try_parse_json(raw_line)
         end as doc
-    from _incoming_lines
+    from shaped
 ),
 objects as (
     select *, case when schema_of_variant(doc) like 'OBJECT%' then doc end as v
@@ -153,11 +183,19 @@ class SparkSQL:
     # Spark SQL has no MATERIALIZED CTEs; it plans the repeated reads itself
     materialized = ""
 
-    def parsed(self) -> str:
+    def parsed(self, is_producer_shaped: str) -> str:
         types = ",\n        ".join(
             f"schema_of_variant(variant_get(v, '$.{field}')) as {field}_type" for field in FIELDS
         )
-        return _SPARK_PARSED.format(closing_brace=self.literal(r"\}\s*$"), types=types)
+        return _SPARK_PARSED.format(
+            is_producer_shaped=is_producer_shaped,
+            closing_brace=self.literal(r"\}\s*$"),
+            types=types,
+        )
+
+    def shaped_text(self, field: str) -> str:
+        # a producer-shaped line has no escapes: its values are what get_json_object returns
+        return f"get_json_object(raw_line, '$.{field}')"
 
     def is_string(self, field: str) -> str:
         return f"{field}_type = 'STRING'"
@@ -173,6 +211,11 @@ class SparkSQL:
 
     def matches(self, text: str, pattern: str) -> str:
         return f"{text} rlike {self.literal(pattern)}"
+
+    def full_match(self, text: str, pattern: str) -> str:
+        # `\z`, not `$`: Java's `$` also matches before a final line terminator
+        anchored = "^(?:" + pattern + r")\z"
+        return f"{text} rlike {self.literal(anchored)}"
 
     def to_timestamp(self, text: str) -> str:
         # the session time zone is UTC (resources.spark)
