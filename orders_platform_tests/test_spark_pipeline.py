@@ -21,7 +21,7 @@ from orders_platform_tests.fixtures.late_events import both_waves, late_wave, on
 from orders_platform_tests.harness import AUDIT_COLUMNS, Platform, Receiver
 from orders_platform_tests.snapshots import platform_copy
 from orders_platform_tests.spark_harness import SparkPlatform, spark_platform_at
-from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_RECONCILES, by_partition
+from orders_platform_tests.test_checks import FCT_RECONCILES, REVENUE_MATCHES, by_partition
 from orders_platform_tests.test_order_history import (
     assert_known_orders_match_oracle,
     expected_links,
@@ -139,7 +139,7 @@ def test_the_revisions_are_linked_to_the_orders_behind_them_and_announced_once(r
 
 
 def test_every_check_passes_for_each_of_the_14_days(remerged):
-    for check in (FCT_RECONCILES, REVENUE_RECONCILES, "unique_fct_orders_order_id"):
+    for check in (FCT_RECONCILES, REVENUE_MATCHES, "unique_fct_orders_order_id"):
         evaluations = by_partition(remerged.result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
         assert all(e.passed for e in evaluations.values()), check

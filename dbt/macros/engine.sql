@@ -155,3 +155,27 @@
 {% macro spark__seconds_between(start_at, end_at) -%}
     (unix_timestamp({{ end_at }}) - unix_timestamp({{ start_at }}))
 {%- endmacro %}
+
+
+{#-
+    The value of the row with the greatest `ordering` in a group, both given as lists of
+    column names (compared left to right): one aggregation, no window. DuckDB `arg_max`,
+    Spark `max_by`, each over a struct, whose fields are the value's columns.
+-#}
+{% macro greatest_by(columns, ordering) %}
+    {{ return(adapter.dispatch('greatest_by', 'orders_platform')(columns, ordering)) }}
+{% endmacro %}
+
+{% macro default__greatest_by(columns, ordering) -%}
+    arg_max(
+        struct_pack({% for c in columns %}{{ c }} := {{ c }}{{ ', ' if not loop.last }}{% endfor %}),
+        struct_pack({% for c in ordering %}{{ c }} := {{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    )
+{%- endmacro %}
+
+{% macro spark__greatest_by(columns, ordering) -%}
+    max_by(
+        named_struct({% for c in columns %}'{{ c }}', {{ c }}{{ ', ' if not loop.last }}{% endfor %}),
+        named_struct({% for c in ordering %}'{{ c }}', {{ c }}{{ ', ' if not loop.last }}{% endfor %})
+    )
+{%- endmacro %}
