@@ -10,7 +10,9 @@
 
 select
     {{ key }},
+    {%- if key != 'order_date' %}
     order_date,
+    {%- endif %}
     {%- for column in checked %}
     {{ column }} is null as {{ column }}_is_null{{ ',' if not loop.last }}
     {%- endfor %}
