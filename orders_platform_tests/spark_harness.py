@@ -55,15 +55,18 @@ class SparkPlatform(Platform):
 
 
 @contextmanager
-def spark_platform_at(root: Path) -> Iterator[SparkPlatform]:
-    """Point the platform at a Spark warehouse under `root` (`local[2]`) for the block."""
+def spark_platform_at(root: Path, master: str = "local[2]") -> Iterator[SparkPlatform]:
+    """Point the platform at a Spark warehouse under `root` for the block, and hold one Spark
+    session open for it: every landing, ingestion step and dbt build in the block runs in it
+    (`spark_session`) instead of starting and ending a JVM of its own, most of a minute
+    each. Readers need no Spark, so nothing else waits for the metastore."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ORDERS_ENGINE", "spark")
-        mp.setenv("ORDERS_SPARK_MASTER", "local[2]")
+        mp.setenv("ORDERS_SPARK_MASTER", master)
         mp.setenv("ORDERS_SPARK_WAREHOUSE", str(root / "spark-warehouse"))
         mp.setenv("ORDERS_WAREHOUSE", str(root / "unused.duckdb"))
         mp.setenv("ORDERS_LANDING_DIR", str(root / "landing"))
         mp.setenv("ORDERS_DBT_TARGET", "dev")
         mp.setenv("DO_NOT_TRACK", "1")
-        with DagsterInstance.ephemeral() as instance:
+        with DagsterInstance.ephemeral() as instance, spark_session():
             yield SparkPlatform(root=root, instance=instance)

@@ -20,17 +20,19 @@ Why these settings, on a small shared machine:
   (a model's result, printed just after its Spark jobs), which no longer parsed, so the
   model's materialization was silently dropped (revenue_daily's, in a 14-day re-merge).
 
-The embedded Derby metastore admits one JVM at a time, so a session is a context manager that
-on exit stops the session AND ends its JVM: `SparkSession.stop()` alone leaves pyspark's JVM
-running with Derby still booted (holding the metastore lock) and keeps its JVM options
-(derby.system.home) for any later session in the process. A Dagster run's ingestion step must
-release the metastore before dbt's own Spark session starts, and readers never start Spark at
-all (`orders_platform.resources.warehouse.read_warehouse` reads the parquet files directly).
+The embedded Derby metastore admits one JVM at a time, so a session is a context manager
+that, when it started the session, on exit stops it AND ends its JVM: `SparkSession.stop()`
+alone leaves pyspark's JVM running with Derby still booted (holding the metastore lock) and
+keeps its JVM options (derby.system.home) for any later session in the process. A Dagster
+run's ingestion step ends the session it started before dbt's build starts its own, unless
+something holds one open around both (then both use it); readers never start Spark at all
+(`orders_platform.resources.warehouse.read_warehouse` reads the parquet files directly).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,7 +82,12 @@ def spark_conf(master: str, warehouse: Path | str) -> dict[str, str]:
 def spark_session(
     master: str | None = None, warehouse: Path | None = None
 ) -> Iterator[SparkSession]:
-    """A Hive-enabled session on `master` (default `ORDERS_SPARK_MASTER`), stopped on exit.
+    """A Hive-enabled session on `master` (default `ORDERS_SPARK_MASTER`) and `warehouse`.
+
+    When this process already runs a session with exactly these settings (someone holds it
+    open around several steps, as the Spark tests do around a module), that session is used
+    and left running; otherwise one is started and ended, JVM included, on exit: whoever
+    starts the session ends it.
 
     pyspark is imported here, not at module level, so the DuckDB installation (without the
     `spark` extra) can import every module of the code location.
@@ -90,16 +97,47 @@ def spark_session(
     master = master or settings.spark_master()
     warehouse = warehouse or settings.spark_warehouse()
     warehouse.mkdir(parents=True, exist_ok=True)
+    conf = spark_conf(master, warehouse)
+    if holds_session(conf):
+        spark = SparkSession.builder.getOrCreate()
+        spark.sql(f"create database if not exists {SPARK_DATABASE}")
+        yield spark
+        return
     os.environ["SPARK_LOCAL_IP"] = LOOPBACK
     builder = SparkSession.builder
-    for key, value in spark_conf(master, warehouse).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
+    _started_with.update(conf)
     try:
         spark.sql(f"create database if not exists {SPARK_DATABASE}")
         yield spark
     finally:
         end_spark()
+
+
+# The settings `spark_session` started the running session with (Spark rewrites some of them
+# in its own conf, e.g. the warehouse as a file: URI); empty when it started none.
+_started_with: dict[str, str] = {}
+
+
+def holds_session(conf: dict[str, str]) -> bool:
+    """Whether this process runs a session that `spark_session` started with `conf`.
+
+    Any other running session is ended first: its static settings (master, warehouse,
+    metastore) cannot change, and a caller asking for a session (dbt's Spark adapter among
+    them) would otherwise be handed it as it is.
+    """
+    if "pyspark" not in sys.modules:
+        return False
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is None:
+        return False
+    if _started_with == conf:
+        return True
+    end_spark()
+    return False
 
 
 def end_spark() -> None:
@@ -109,6 +147,7 @@ def end_spark() -> None:
     active = SparkContext._active_spark_context
     if active is not None:
         active.stop()
+    _started_with.clear()
     _end_jvm()
 
 

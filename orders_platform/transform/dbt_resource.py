@@ -22,7 +22,9 @@ What running in process adds:
 - dbt is not safe for concurrent invocations in one process: a lock serializes them;
 - the engine is released when dbt returns, as a subprocess's exit would: dbt-duckdb keeps its
   database open (and the file's write lock held) after an invocation, and dbt-spark leaves
-  its Spark session and JVM running, with the Derby metastore booted.
+  its Spark session and JVM running, with the Derby metastore booted. A Spark session that
+  was running with the run's settings before dbt started is dbt's to use and is left
+  running (`resources.spark.spark_session`: whoever starts a session ends it).
 
 Two more of dagster-dbt's per-invocation costs are taken out: its `dbt --version` subprocess
 (the version comes from the installed dbt-core package) and the second in-process adapter it
@@ -53,7 +55,8 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging.version import Version
 
-from orders_platform.resources.spark import end_spark
+from orders_platform.resources.spark import end_spark, holds_session, spark_conf
+from orders_platform.transform.dbt_args import SPARK_ENGINE
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
@@ -90,8 +93,17 @@ def _working_directory(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _release_engine() -> None:
-    """Close what dbt's adapter leaves open in this process after an invocation."""
+def _spark_held(env: Mapping[str, str]) -> bool:
+    """On Spark: whether this process already runs a session with the run's settings, which
+    dbt's Spark adapter then uses and the invocation leaves running (see `spark_session`)."""
+    if env.get("ORDERS_ENGINE") != SPARK_ENGINE:
+        return False
+    return holds_session(spark_conf(env["ORDERS_SPARK_MASTER"], env["ORDERS_SPARK_WAREHOUSE"]))
+
+
+def _release_engine(*, spark_held: bool) -> None:
+    """Close what dbt's adapter leaves open in this process after an invocation, except a
+    Spark session that was running before it."""
     duckdb_adapter = sys.modules.get("dbt.adapters.duckdb.connections")
     if duckdb_adapter is not None:
         manager = duckdb_adapter.DuckDBConnectionManager
@@ -99,7 +111,7 @@ def _release_engine() -> None:
             if manager._ENV is not None:
                 manager._ENV.close()
                 manager._ENV = None
-    if "pyspark" in sys.modules:
+    if "pyspark" in sys.modules and not spark_held:
         end_spark()
 
 
@@ -155,10 +167,11 @@ class _DbtInProcess:
         with _one_dbt_at_a_time, _environment(self._env), _working_directory(self._cwd):
             # dbt caches the DBT_ENV_CUSTOM_ENV_* variables it records in its artifacts
             reset_metadata_vars()
+            spark_held = _spark_held(self._env)
             try:
                 result = dbtRunner(callbacks=[keep]).invoke(self.args[1:])
             finally:
-                _release_engine()
+                _release_engine(spark_held=spark_held)
         if isinstance(result.exception, KeyboardInterrupt | DagsterExecutionInterruptedError):
             raise result.exception
         if result.success:
