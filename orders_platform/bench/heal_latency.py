@@ -7,9 +7,9 @@ old days, then waits until those days' revenue_daily partitions are re-merged, t
 have passed and the heal run has finished. A file is dropped on a quiet platform just
 after a landing sensor tick (the worst case of the first wait, the same in every run), or,
 for `during-reports`, while the reports that follow the previous heal hold the writer
-pool. Where the time went is read back from the
-Dagster instance (`orders_platform.bench.heal_timeline`), and each healed day's revenue
-must end exactly its refunds lower.
+pool. Where the time went is read back from the Dagster instance
+(`orders_platform.bench.heal_timeline`), and each healed day's revenue must end exactly
+its refunds lower.
 
 Options come from flags or the environment (flags win): BENCH_HEAL_DAYS (30),
 BENCH_HEAL_EVENTS_PER_DAY (3000), BENCH_HEAL_SCENARIOS (all, in order), BENCH_HEAL_REPEATS
@@ -51,6 +51,7 @@ from orders_platform.bench.heal_timeline import (
     LANDING_SENSOR,
     Heal,
     HealFailed,
+    RunSpan,
     SensorTicks,
     busy,
     checks_passed,
@@ -177,11 +178,20 @@ def _heal_failures(instance: DagsterInstance, since: float) -> None:
 def _healed(
     instance: DagsterInstance, days: list[date], dropped: float
 ) -> dict[date, tuple[str, float]] | None:
+    """(run id, time) of each day's re-merge since the drop; None until every day has one."""
     _heal_failures(instance, dropped)
-    found = {day: latest_materialization(instance, day, dropped) for day in days}
-    if any(value is None for value in found.values()):
-        return None
-    return found  # type: ignore[return-value]
+    found = {}
+    for day in days:
+        latest = latest_materialization(instance, day, dropped)
+        if latest is None:
+            return None
+        found[day] = latest
+    return found
+
+
+def _finished(instance: DagsterInstance, run_id: str) -> RunSpan | None:
+    span = run_span(instance, run_id)
+    return span if span.ended is not None else None
 
 
 def _measure(
@@ -201,7 +211,7 @@ def _measure(
         raise HealFailed(f"the days were healed by several runs: {healed}")
     heal = wait_for(
         f"heal run {heal_run} to finish",
-        lambda: (span := run_span(instance, heal_run)).ended is not None and span,
+        lambda: _finished(instance, heal_run),
         timeout,
         interval=1.0,
     )
@@ -219,19 +229,16 @@ def _measure(
     observed = last_observed(instance, days, dropped)
     if observed is None:
         raise HealFailed(f"ingestion run {ingestion.run_id} reported no new version of {days}")
-    backfill = heal.launched_by.removeprefix("backfill ")
-    backfill_created = None
-    if backfill != heal.launched_by:
-        backfill_created = instance.get_backfill(backfill).backfill_timestamp
+    backfill = instance.get_backfill(heal.backfill_id) if heal.backfill_id else None
     return Heal(
         dropped=dropped,
         landing_tick=sensors.launcher(LANDING_SENSOR, dropped - 60, ingestion.run_id),
         ingestion=ingestion,
         observed=observed,
         automation_tick=sensors.launcher(
-            AUTOMATION_SENSOR, dropped - 60, backfill if backfill_created else heal.run_id
+            AUTOMATION_SENSOR, dropped - 60, heal.backfill_id or heal.run_id
         ),
-        backfill_created=backfill_created,
+        backfill_created=backfill.backfill_timestamp if backfill else None,
         heal=heal,
         materialized=materialized,
         checked=checked,
@@ -263,7 +270,7 @@ def _record(
     scenario: Scenario, late: LateFile, heal: Heal, instance: DagsterInstance, sensors: SensorTicks
 ) -> dict[str, Any]:
     """One scenario's measurements, times relative to the drop."""
-    end = heal.heal.ended or heal.checked
+    end = heal.ended
     return {
         "scenario": scenario.name,
         "description": scenario.description,
@@ -361,7 +368,7 @@ def _run_scenarios(
         _when_to_drop(instance, sensors, scenario, previous_heal_end, timeout)
         print(f"  {scenario.name}: dropping {late.name} ({', '.join(map(str, late.days))})")
         heal = _measure(instance, sensors, late, timeout)
-        previous_heal_end = heal.heal.ended or heal.checked
+        previous_heal_end = heal.ended
         records.append(_record(scenario, late, heal, instance, sensors))
         print(render_scenario([records[-1]]))
     wait_for("a quiet platform", quiet, timeout)
@@ -383,29 +390,35 @@ def _what_was_seen(instance: DagsterInstance, since: float) -> str:
     return "\n".join(lines)
 
 
+def _medians(records: list[dict[str, Any]], key: str) -> list[tuple[str, float, float, str]]:
+    """For each step of `key` ("phases" or "totals") of one scenario's repetitions: its label,
+    median seconds, median end (seconds after the drop), and each repetition's seconds."""
+    steps = []
+    for label in [step["phase"] for step in records[0][key]]:
+        found = [step for record in records for step in record[key] if step["phase"] == label]
+        seconds = med([step["seconds"] for step in found])
+        at = med([step.get("at", step["seconds"]) for step in found])
+        steps.append((label, seconds, at, " ".join(f"{step['seconds']:.1f}" for step in found)))
+    return steps
+
+
 def render_scenario(records: list[dict[str, Any]]) -> str:
-    """One scenario's phases (median over its repetitions, and each), then its runs."""
+    """One scenario's steps (medians over its repetitions, and each), then its runs."""
     first = records[0]
-    runs = len(records)
-    lines = [f"\n{first['scenario']}: {first['description']} ({', '.join(first['days'])})"]
-    labels = [p["phase"] for p in first["phases"]] + [t["phase"] for t in first["totals"]]
-    width = max(len(label) for label in labels)
-    lines.append(
-        f"{'phase'.ljust(width)}  {'seconds':>8}  {'at':>6}" + ("  each" if runs > 1 else "")
-    )
-    for key in ("phases", "totals"):
-        for label in [p["phase"] for p in first[key]]:
-            found = [p for r in records for p in r[key] if p["phase"] == label]
-            seconds = med([p["seconds"] for p in found])
-            at = med([p.get("at", p["seconds"]) for p in found])
-            each = "  " + " ".join(f"{p['seconds']:.1f}" for p in found) if runs > 1 else ""
-            lines.append(f"{label.ljust(width)}  {seconds:8.1f}  {at:6.1f}{each}")
-    lines.append("runs alive between the drop and the heal's end (s after the drop):")
+    steps = _medians(records, "phases") + _medians(records, "totals")
+    width = max(len(label) for label, *_ in steps)
+    lines = [
+        f"\n{first['scenario']}: {first['description']} ({', '.join(first['days'])})",
+        f"{'phase'.ljust(width)}  {'seconds':>8}  {'at':>6}  each",
+        *(f"{label.ljust(width)}  {sec:8.1f}  {at:6.1f}  {each}" for label, sec, at, each in steps),
+        "runs alive between the drop and the heal's end (s after the drop):",
+    ]
     for span in first["writer_pool"]:
         lines.append(
             f"  {span['job']:<18} {span['groups']:<16} {span['partitions']:<22} "
             f"{span['launched_by'][:34]:<34} "
-            f"queued {span['created']}, started {span['started']}, ended {span['ended']}"
+            f"queued {span['created']}, launched {span['launched']}, started {span['started']}, "
+            f"ended {span['ended']}"
         )
     for name, tick in first["ticks"].items():
         if tick is not None:
@@ -431,14 +444,16 @@ def render_markdown(context: dict[str, Any], by_scenario: dict[str, list[dict]])
         f"Data: {context['data']}  ",
         f"Settings in effect: {context['settings']}  ",
         f"Sensor ticks over the whole run (count, median evaluation): {context['sensor_ticks']}  ",
-        *(
-            [f"Target: {t['what']}: {t['seconds']:.1f} s, meets: {t['meets']}  "]
-            if (t := context.get("target"))
-            else []
-        ),
-        f"{context['repeats']} repetition(s); seconds are medians. Other processes share "
-        "this machine: see the load average.",
     ]
+    if "target" in context:
+        target = context["target"]
+        out.append(
+            f"Target: {target['what']}: {target['seconds']:.1f} s, meets: {target['meets']}  "
+        )
+    out.append(
+        f"{context['repeats']} repetition(s); seconds are medians. Other processes share "
+        "this machine: see the load average."
+    )
     for records in by_scenario.values():
         first = records[0]
         out += [
@@ -447,21 +462,26 @@ def render_markdown(context: dict[str, Any], by_scenario: dict[str, list[dict]])
             "",
             "| phase | seconds | at (s after the drop) |",
             "|---|---:|---:|",
+            *(
+                f"| {label} | {sec:.1f} | {at:.1f} |"
+                for label, sec, at, _ in _medians(records, "phases")
+            ),
+            *(
+                f"| {label} | **{sec:.1f}** |  |"
+                for label, sec, _, _ in _medians(records, "totals")
+            ),
+            "",
+            "Runs alive between the drop and the heal's end (first repetition):",
+            "",
+            "| job | asset groups | partitions | launched by | queued | launched | started "
+            "| ended |",
+            "|---|---|---|---|---:|---:|---:|---:|",
         ]
-        for key in ("phases", "totals"):
-            for label in [p["phase"] for p in first[key]]:
-                found = [p for r in records for p in r[key] if p["phase"] == label]
-                seconds = med([p["seconds"] for p in found])
-                shown = f"**{seconds:.1f}**" if key == "totals" else f"{seconds:.1f}"
-                at = "" if key == "totals" else f"{med([p['at'] for p in found]):.1f}"
-                out.append(f"| {label} | {shown} | {at} |")
-        out += ["", "Runs alive between the drop and the heal's end (first repetition):", ""]
-        out += ["| job | asset groups | partitions | launched by | queued | started | ended |"]
-        out += ["|---|---|---|---|---:|---:|---:|"]
         for span in first["writer_pool"]:
             out.append(
                 f"| {span['job']} | {span['groups']} | {span['partitions']} | "
-                f"{span['launched_by']} | {span['created']} | {span['started']} | {span['ended']} |"
+                f"{span['launched_by']} | {span['created']} | {span['launched']} | "
+                f"{span['started']} | {span['ended']} |"
             )
     return "\n".join(out) + "\n"
 

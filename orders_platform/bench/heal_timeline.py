@@ -70,6 +70,7 @@ class RunSpan:
     groups: str  # the asset groups it materializes ("marts", "history+lateness", ...)
     status: str
     launched_by: str
+    backfill_id: str | None
     partitions: str
     created: float
     launched: float | None
@@ -128,6 +129,7 @@ def _span(instance: DagsterInstance, record: RunRecord) -> RunSpan:
         groups=_groups(run.asset_selection),
         status=run.status.value,
         launched_by=_launched_by(dict(run.tags)),
+        backfill_id=run.tags.get(BACKFILL_ID_TAG),
         partitions=_partitions(dict(run.tags)),
         created=record.create_timestamp.timestamp(),
         launched=stamps.get(DagsterEventType.RUN_STARTING),
@@ -312,12 +314,18 @@ class Heal:
     materialized: float
     checked: float
 
+    @property
+    def ended(self) -> float:
+        """When the heal run ended."""
+        return _at(self.heal, "ended")
+
     def phases(self) -> list[Phase]:
         """The steps in the order they happen; a step may overlap the one before (the heal
         is requested while ingestion still refreshes the staging view)."""
         ingestion, heal = self.ingestion, self.heal
-        # The ticks are reported apart (`tick_at`): a tick that started just before the drop
-        # may still list the file, so "drop -> tick" is not a step of its own.
+        # The sensors' ticks are reported apart (`landing_tick`, `automation_tick`): a tick
+        # that started a moment before the drop may still list the file, so "drop -> tick"
+        # could run backwards and is not a step of its own.
         steps = [
             Phase("drop -> ingestion run queued (landing sensor)", self.dropped, ingestion.created)
         ]
@@ -358,7 +366,7 @@ class Heal:
                 self.materialized,
             ),
             Phase("revenue_daily materialized -> checks passed", self.materialized, self.checked),
-            Phase("checks passed -> heal run finished", self.checked, _at(heal, "ended")),
+            Phase("checks passed -> heal run finished", self.checked, self.ended),
         ]
         return steps
 
@@ -367,5 +375,5 @@ class Heal:
         return [
             Phase("drop -> revenue_daily corrected", self.dropped, self.materialized),
             Phase("drop -> checks passed", self.dropped, self.checked),
-            Phase("drop -> heal run finished", self.dropped, self.heal.ended or self.checked),
+            Phase("drop -> heal run finished", self.dropped, self.ended),
         ]
