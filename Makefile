@@ -14,7 +14,7 @@ PORT ?= 3000
 # pytest-xdist workers for `make test` (one per core here)
 TEST_WORKERS ?= 2
 
-.PHONY: install manifest demo test test-fast lint e2e dev bench clean test-spark install-spark
+.PHONY: install manifest demo test test-fast lint e2e dev bench bench-heal clean test-spark install-spark
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,13 @@ e2e: $(MANIFEST)
 bench: $(MANIFEST) $(SPARK_STAMP)
 	$(BIN)/python -m orders_platform.bench $(BENCH_ARGS)
 	$(BIN)/python -m orders_platform.bench.engines $(BENCH_COMPARE_ARGS)
+
+# Late event to corrected revenue under a real `dagster dev` with the repo's dagster.yaml, on a
+# small platform of its own (docs/performance.md). Sizes and scenarios from BENCH_HEAL_DAYS,
+# BENCH_HEAL_EVENTS_PER_DAY, BENCH_HEAL_SCENARIOS, BENCH_HEAL_REPEATS, BENCH_HEAL_DIR, or flags
+# in BENCH_HEAL_ARGS (e.g. BENCH_HEAL_ARGS="--repeats 3 --keep").
+bench-heal: $(MANIFEST)
+	$(BIN)/python -m orders_platform.bench.heal_latency $(BENCH_HEAL_ARGS)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

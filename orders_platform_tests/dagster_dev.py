@@ -2,32 +2,27 @@
 
 Each test gets its own DAGSTER_HOME with the project's dagster.yaml and the writer pool's
 limit set the way `make dev` sets it, a free 127.0.0.1 port, and a server that is always
-stopped with every process it started. The helpers talk to it the way an operator's UI does:
+stopped with every process it started (`orders_platform.bench.dagster_dev`, which the
+heal-latency benchmark shares). The helpers here talk to it the way an operator's UI does:
 over GraphQL.
 """
 
-import json
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from orders_platform.resources.warehouse import WRITER_POOL
-from orders_platform.settings import REPO_ROOT
+from orders_platform.bench.dagster_dev import (
+    BIN_DIR,
+    dagster_dev,
+    graphql,
+    platform_env,
+    prepare_dagster_home,
+    wait_for,
+)
 
-T = TypeVar("T")
-
-BIN_DIR = Path(sys.executable).parent
+__all__ = ["BIN_DIR", "dagster_dev", "graphql", "wait_for"]
 
 LAUNCH_BACKFILL = """
 mutation Launch($params: LaunchBackfillParams!) {
@@ -91,97 +86,18 @@ mutation Reexecute($params: ReexecutionParams!) {
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
-
-
-def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: float = 1.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def isolated_dagster_home(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point this test's environment at its own warehouse, landing zone and Dagster home.
 
     The home gets the project's dagster.yaml and the writer pool limited to 1, as `make dev`
     sets it. Returns the home; every process started afterwards inherits the environment.
     """
-    home = root / "dagster_home"
-    for name, value in {
-        "ORDERS_WAREHOUSE": str(root / "warehouse.duckdb"),
-        "ORDERS_LANDING_DIR": str(root / "landing"),
-        "ORDERS_DBT_TARGET": "dev",
-        "DAGSTER_HOME": str(home),
-        "DO_NOT_TRACK": "1",
-    }.items():
+    env = platform_env(root)
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    subprocess.run(
-        [str(BIN_DIR / "dagster"), "instance", "concurrency", "set", WRITER_POOL, "1"],
-        check=True,
-        capture_output=True,
-    )
+    home = Path(env["DAGSTER_HOME"])
+    prepare_dagster_home(home, os.environ)
     return home
-
-
-@contextmanager
-def dagster_dev(log_path: Path, env: dict[str, str] | None = None) -> Iterator[int]:
-    """Run `dagster dev` on a free loopback port until the block ends; yields the port.
-
-    The environment is the current one plus `env`. The server runs in its own session, so
-    stopping it (SIGTERM, then SIGKILL after a minute) reaches every process it started.
-    """
-    port = free_port()
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [
-                str(BIN_DIR / "dagster"),
-                "dev",
-                "-m",
-                "orders_platform.definitions",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            cwd=REPO_ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for("the webserver", lambda: graphql(port, "{ version }"), timeout=180)
-            yield port
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=60)
-            # and any process of its session that outlived `dagster dev` itself
-            with suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def remerge_sensor(port: int) -> dict:

@@ -13,14 +13,13 @@ import os
 import shlex
 import shutil
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orders_platform import settings
 from orders_platform.bench.child import Bench
+from orders_platform.bench.dagster_dev import platform_env
 from orders_platform.bench.report import Row, machine, med, render_text, write
-from orders_platform.bench.volume import write_arrival_files
 
 GB = 1024**3
 
@@ -280,11 +279,7 @@ def main() -> int:
     bench = Bench(root=root, repeats=options.repeats)
     bench.env = {
         **os.environ,
-        "ORDERS_WAREHOUSE": str(bench.warehouse),
-        "ORDERS_LANDING_DIR": str(root / "landing"),
-        "ORDERS_DBT_TARGET": "dev",
-        "DAGSTER_HOME": str(root / "dagster_home"),
-        "DO_NOT_TRACK": "1",
+        **platform_env(root),
         # dbt's artifacts and partial-parse state of this benchmark, apart from the project's
         "DBT_TARGET_PATH": str(root / "dbt_target"),
     }
@@ -293,26 +288,18 @@ def main() -> int:
     print(f"machine: {machine()}")
 
     end_date = datetime.now(UTC).date() - timedelta(days=1)
-    started = time.perf_counter()
-    generated = write_arrival_files(
-        root / "outbox", end_date=end_date, days=options.days, events_per_day=options.events_per_day
+    built = bench.build(
+        end_date=end_date,
+        days=options.days,
+        events_per_day=options.events_per_day,
     )
+    generated, ingest, full_build = built.generated, built.ingest, built.full_build
     print(
         f"generated {generated.lines:,} lines for {options.days} days "
-        f"in {time.perf_counter() - started:.0f} s"
-    )
-    ingest = bench.step(
-        "ingest", "ingest", outbox=str(root / "outbox"), files=[f.name for f in generated.files]
+        f"in {built.generate_seconds:.0f} s"
     )
     print(f"ingested {ingest['loaded']:,} events in {sum(ingest['seconds']):.1f} s")
-    bench.step("staging", "dagster_run", job="ingest_orders_job")
-    first_day = (end_date - timedelta(days=options.days - 1)).isoformat()
     end = end_date.isoformat()
-    full_build = bench.step(
-        "initial-merge", "dagster_run", job="orders_daily_job", first=first_day, last=end
-    )
-    for job in ("orders_lateness_job", "orders_history_job"):
-        bench.step(f"initial-{job}", "dagster_run", job=job, first=first_day, last=end)
     window_days = min(14, options.days)
     window = ((end_date - timedelta(days=window_days - 1)).isoformat(), end)
 

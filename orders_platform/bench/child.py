@@ -9,10 +9,22 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from orders_platform import settings
+from orders_platform.bench.volume import Generated, write_arrival_files
+
+
+@dataclass(frozen=True)
+class Built:
+    """What `Bench.build` generated, and how its ingestion and its full build measured."""
+
+    generated: Generated
+    generate_seconds: float
+    ingest: dict[str, Any]
+    full_build: dict[str, Any]
 
 
 @dataclass
@@ -57,6 +69,38 @@ class Bench:
         self.peak_rss[label] = usage.ru_maxrss * 1024
         self.samples.setdefault(label.rstrip("0123456789-"), []).append(measured)
         return measured
+
+    def build(self, *, end_date: date, days: int, events_per_day: int) -> Built:
+        """A merged platform: `days` of generated traffic ending on `end_date`, ingested (one
+        load per arrival day), the staging view, every day merged as one run, then the
+        lateness reports and the order history, as automation builds them after the marts."""
+        started = time.perf_counter()
+        generated = write_arrival_files(
+            self.root / "outbox",
+            end_date=end_date,
+            days=days,
+            events_per_day=events_per_day,
+        )
+        generate_seconds = time.perf_counter() - started
+        ingest = self.step(
+            "ingest",
+            "ingest",
+            outbox=str(self.root / "outbox"),
+            files=[f.name for f in generated.files],
+        )
+        self.step("staging", "dagster_run", job="ingest_orders_job")
+        first, last = (end_date - timedelta(days=days - 1)).isoformat(), end_date.isoformat()
+        full_build = self.step(
+            "initial-merge", "dagster_run", job="orders_daily_job", first=first, last=last
+        )
+        for job in ("orders_lateness_job", "orders_history_job"):
+            self.step(f"initial-{job}", "dagster_run", job=job, first=first, last=last)
+        return Built(
+            generated=generated,
+            generate_seconds=generate_seconds,
+            ingest=ingest,
+            full_build=full_build,
+        )
 
     def copy_warehouse(self, name: str) -> Path:
         copy = self.root / name

@@ -72,9 +72,11 @@ def _stamp(moment: datetime, offset: timezone) -> str:
     return moment.astimezone(offset).isoformat(timespec="seconds")
 
 
-def _line(
-    event_id: str, order: dict[str, object], status: str, at: datetime, offset: timezone
+def event_line(
+    event_id: str, order: dict[str, object], status: str, at: datetime, offset: timezone = UTC
 ) -> str:
+    """One SDK event: a snapshot of `order` (order_id, customer_id, amount, placed_at) in
+    `status` at business time `at`, stamped in the device's UTC `offset`."""
     return json.dumps(
         {
             "event_id": event_id,
@@ -146,7 +148,7 @@ def generate(spec: TrafficSpec, *, now: datetime) -> Iterator[Arrival]:
             for status, at in steps:
                 if at > now:
                     break
-                line = _line(f"{rng.getrandbits(64):016x}", order, status, at, offset)
+                line = event_line(f"{rng.getrandbits(64):016x}", order, status, at, offset)
                 arrived = min(at + _delay(rng), now)
                 yield Arrival(arrived, line)
                 if rng.random() < spec.retry_share:
