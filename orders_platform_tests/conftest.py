@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # The longest tests (minutes each, mostly a real `dagster dev`), longest first.
 LONGEST_FIRST = (
     "test_crash_safety.py",
+    "test_bench_heal.py",
     "test_bench.py",
     "test_concurrent_backfills.py",
     "test_dagster_dev_e2e.py",
