@@ -121,6 +121,9 @@
 {#-
     Every snapshot (from relation `snapshots`) of the orders an incremental run of a model
     keyed by order re-merges (`orders_touched`), or every snapshot on a first build.
+    `snapshots` must be a relation (`ref('stg_orders')`), not the name of a CTE: it is read
+    twice, and DuckDB materializes a CTE that is read twice (here every landed event) rather
+    than pushing the window's filters into each read of the landing table.
 -#}
 {% macro touched_snapshots(snapshots, window, merged_through) -%}
     select * from {{ snapshots }}

@@ -242,6 +242,8 @@ def extend(generated_days: int, history_days: int) -> dict[str, Any]:
 
     started = time.perf_counter()
     with connect_warehouse(settings.warehouse_path()) as conn:
+        # the copies within the memory the platform's own runs get (dbt/profiles.yml)
+        conn.execute(f"set memory_limit = '{os.environ.get('ORDERS_DUCKDB_MEMORY_LIMIT', '3GB')}'")
         added = extend_history(conn, generated_days=generated_days, history_days=history_days)
         versions = dict(
             conn.execute("select order_date, version from orders_landing_days").fetchall()

@@ -16,15 +16,9 @@
 -- of the orders it touches (the same orders fct_orders re-merges), so it is idempotent and
 -- its cost follows the days touched.
 
-with snapshots as (
+with candidate_snapshots as (
 
-    select * from {{ ref('stg_orders') }}
-
-),
-
-candidate_snapshots as (
-
-    {{ touched_snapshots('snapshots', window, 'valid_from') }}
+    {{ touched_snapshots(ref('stg_orders'), window, 'valid_from') }}
 
 ),
 

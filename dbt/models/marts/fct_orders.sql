@@ -11,18 +11,12 @@
 -- touches from all of that order's snapshots, wherever they are dated, so an order re-dated
 -- by a late snapshot leaves its old date in the same transaction that gives it the new one.
 
-with snapshots as (
-
-    select * from {{ ref('stg_orders') }}
-
-),
-
 -- a partition window: orders with any snapshot placed in it, or currently dated in it;
 -- a plain dbt build: orders with an event that arrived within the lookback
-candidate_snapshots as (
+with candidate_snapshots as (
 
     {{ touched_snapshots(
-        'snapshots', window, 'coalesce(latest_event_ingested_at, latest_event_time)'
+        ref('stg_orders'), window, 'coalesce(latest_event_ingested_at, latest_event_time)'
     ) }}
 
 ),
