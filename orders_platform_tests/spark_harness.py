@@ -40,7 +40,7 @@ class SparkPlatform(Platform):
     def land(self, files: list[LandingFile]) -> list[LoadReport]:
         """Load each file at its own arrival time in ONE Spark session (a JVM start costs
         most of a minute here), then record the touched days as the ingestion asset does.
-        The session has ended before this returns, so dbt's own session can start."""
+        Inside `spark_platform_at` that session is the held one, which dbt then uses."""
         reports = []
         with spark_session() as spark:
             for landing_file in files:

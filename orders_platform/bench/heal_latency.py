@@ -37,6 +37,7 @@ from typing import Any
 from dagster import DagsterInstance, DagsterRunStatus
 from dagster._core.definitions.sensor_definition import DEFAULT_SENSOR_DAEMON_INTERVAL
 from dagster._core.scheduler.instigation import InstigatorTick
+from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
 from orders_platform import settings
 from orders_platform.bench.child import Bench
@@ -256,6 +257,17 @@ def _report_run_holds_the_pool(instance: DagsterInstance, since: float) -> bool:
     )
 
 
+def _report_runs_ended(instance: DagsterInstance, since: float) -> bool:
+    """Have the runs of the reports that follow the marts, started since `since`, all
+    ended (so no drop can meet one holding the writer pool any more)?"""
+    spans = [
+        span
+        for span in runs_between(instance, since, time.time())
+        if span.groups and set(span.groups.split("+")) <= FOLLOWER_GROUPS
+    ]
+    return bool(spans) and all(span.ended is not None for span in spans)
+
+
 def _tick(tick: InstigatorTick | None, origin: float) -> dict[str, float] | None:
     """When the tick that launched a run started (after `origin`), and how long it took."""
     if tick is None or tick.end_timestamp is None:
@@ -315,12 +327,13 @@ def _verify(records: list[dict[str, Any]], files: list[LateFile]) -> None:
                 raise HealFailed(
                     f"{record['scenario']}: revenue {after}, expected {late.expected_revenue()}"
                 )
-            (load_id,) = conn.execute(
-                "select distinct load_id from orders_landing_files where source_file = ?",
-                [late.name],
-            ).fetchone()
-            if load_id != record["ingestion_run"]:
-                raise HealFailed(f"{late.name} was loaded by {load_id}, not the timeline's run")
+            loads = conn.execute(
+                "select load_id from orders_landing_files where source_file = ?", [late.name]
+            ).fetchall()
+            if loads != [(record["ingestion_run"],)]:
+                raise HealFailed(
+                    f"{late.name} was loaded by {loads}, not once by the timeline's run"
+                )
 
 
 def _when_to_drop(
@@ -336,6 +349,10 @@ def _when_to_drop(
     the sensor's whole interval: the worst case of that wait, and the same in every run
     (a drop at a random moment would make the figure depend on luck)."""
     if scenario.during_reports:
+        if _report_runs_ended(instance, previous_heal_end):
+            raise HealFailed(
+                f"{scenario.name}: the reports after the previous heal ended before the drop"
+            )
         wait_for(
             "a report run after the previous heal",
             lambda: _report_run_holds_the_pool(instance, previous_heal_end),
@@ -486,13 +503,20 @@ def render_markdown(context: dict[str, Any], by_scenario: dict[str, list[dict]])
     return "\n".join(out) + "\n"
 
 
+def _every_pass(minimum_interval: int | None) -> int:
+    """How often a sensor with `minimum_interval` ticks: on the first pass of the daemon's
+    sensor loop (every `MIN_INTERVAL_LOOP_TIME` seconds) after its interval has passed."""
+    interval = minimum_interval or DEFAULT_SENSOR_DAEMON_INTERVAL
+    return -(-interval // MIN_INTERVAL_LOOP_TIME) * MIN_INTERVAL_LOOP_TIME
+
+
 def _settings(instance: DagsterInstance) -> dict[str, int]:
     """The intervals in effect: the fixed waits a heal can meet at each step."""
     return {
-        "landing_sensor_interval_s": landing_file_sensor.minimum_interval_seconds
-        or DEFAULT_SENSOR_DAEMON_INTERVAL,
-        "automation_sensor_interval_s": late_data_remerge_sensor.minimum_interval_seconds
-        or DEFAULT_SENSOR_DAEMON_INTERVAL,
+        "landing_sensor_ticks_every_s": _every_pass(landing_file_sensor.minimum_interval_seconds),
+        "automation_sensor_ticks_every_s": _every_pass(
+            late_data_remerge_sensor.minimum_interval_seconds
+        ),
         "dequeue_interval_s": instance.run_coordinator.dequeue_interval_seconds,  # type: ignore[attr-defined]
     }
 

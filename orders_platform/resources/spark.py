@@ -49,6 +49,11 @@ LOOPBACK = "127.0.0.1"
 SHUFFLE_PARTITIONS = 4
 
 
+# The settings `spark_session` started the running session with (Spark rewrites some of them
+# in its own conf, e.g. the warehouse as a file: URI); empty when it started none.
+_started_with: dict[str, str] = {}
+
+
 def metastore_dir(warehouse: Path) -> Path:
     """The Derby metastore database directory inside the warehouse directory."""
     return warehouse / "metastore_db"
@@ -114,11 +119,6 @@ def spark_session(
         yield spark
     finally:
         end_spark()
-
-
-# The settings `spark_session` started the running session with (Spark rewrites some of them
-# in its own conf, e.g. the warehouse as a file: URI); empty when it started none.
-_started_with: dict[str, str] = {}
 
 
 def holds_session(conf: dict[str, str]) -> bool:

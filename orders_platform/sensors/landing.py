@@ -23,7 +23,7 @@ from orders_platform.jobs import ingest_orders_job
 # Every late file waits for this sensor before anything starts, so it looks on every pass of
 # the daemon's sensor loop, which runs every 5 s (fixed in Dagster 1.13). The interval is a
 # minimum since the last tick's start: 5 would skip each pass that comes a moment early and
-# double the wait, as measured. A tick only lists file names (tens of milliseconds).
+# double the wait. A tick only lists file names.
 LANDING_POLL_SECONDS = 1
 
 

@@ -25,8 +25,7 @@ from orders_platform.transform.groups import daily_assets
 # ticks on every second pass of the daemon's sensor loop, which passes every 5 s (fixed in
 # Dagster 1.13): every 10 s, where Dagster's default is 30 s. The interval counts from the
 # last tick's start, so 10 would slip to every third pass whenever a pass comes a moment
-# early; 9 does not. A tick costs about half a second under `dagster dev` (the evaluation
-# alone: `make bench`'s late-data detection per tick).
+# early; 9 does not. What a tick costs: `make bench`'s late-data detection per tick.
 EVALUATION_INTERVAL_SECONDS = 9
 
 late_data_remerge_sensor = AutomationConditionSensorDefinition(

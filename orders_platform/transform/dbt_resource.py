@@ -55,6 +55,7 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging.version import Version
 
+from orders_platform import settings
 from orders_platform.resources.spark import end_spark, holds_session, spark_conf
 from orders_platform.transform.dbt_args import SPARK_ENGINE
 
@@ -93,12 +94,13 @@ def _working_directory(path: Path) -> Iterator[None]:
         os.chdir(previous)
 
 
-def _spark_held(env: Mapping[str, str]) -> bool:
-    """On Spark: whether this process already runs a session with the run's settings, which
-    dbt's Spark adapter then uses and the invocation leaves running (see `spark_session`)."""
-    if env.get("ORDERS_ENGINE") != SPARK_ENGINE:
+def _spark_held() -> bool:
+    """On Spark: whether this process already runs a session with the invocation's settings
+    (its environment applied), which dbt's Spark adapter then uses and the invocation leaves
+    running (see `spark_session`)."""
+    if settings.engine() != SPARK_ENGINE:
         return False
-    return holds_session(spark_conf(env["ORDERS_SPARK_MASTER"], env["ORDERS_SPARK_WAREHOUSE"]))
+    return holds_session(spark_conf(settings.spark_master(), settings.spark_warehouse()))
 
 
 def _release_engine(*, spark_held: bool) -> None:
@@ -167,7 +169,7 @@ class _DbtInProcess:
         with _one_dbt_at_a_time, _environment(self._env), _working_directory(self._cwd):
             # dbt caches the DBT_ENV_CUSTOM_ENV_* variables it records in its artifacts
             reset_metadata_vars()
-            spark_held = _spark_held(self._env)
+            spark_held = _spark_held()
             try:
                 result = dbtRunner(callbacks=[keep]).invoke(self.args[1:])
             finally:

@@ -13,14 +13,13 @@
 {% test matches_fct_orders(model) %}
 
 {%- set window = orders_window() %}
-{#- read where it is used, not through a CTE: DuckDB materializes a CTE that is read more
-    than once (all of fct_orders) instead of pushing each read's filters into it -#}
-{%- set orders = ref('fct_orders') %}
+{#- read where used, not through a CTE read three times (see `touched_snapshots`) -#}
+{%- set fct_orders = ref('fct_orders') %}
 
 with checked_days as (
 
     {% if window %}
-        select order_date from {{ orders }}
+        select order_date from {{ fct_orders }}
         where {{ date_in_window('order_date', window) }}
 
         union
@@ -28,12 +27,12 @@ with checked_days as (
         select order_date from {{ model }}
         where {{ date_in_window('order_date', window) }}
     {% else %}
-        select order_date from {{ orders }}
+        select order_date from {{ fct_orders }}
         where merged_at = {{ merge_timestamp() }}
 
         union
 
-        select previous_order_date as order_date from {{ orders }}
+        select previous_order_date as order_date from {{ fct_orders }}
         where merged_at = {{ merge_timestamp() }} and previous_order_date is not null
     {% endif %}
 
@@ -48,7 +47,7 @@ expected as (
             as net_revenue,
         sum(case when status = 'cancelled' then 1 else 0 end) as cancelled_orders,
         sum(case when status = 'refunded' then amount else 0 end) as refunded_amount
-    from {{ orders }}
+    from {{ fct_orders }}
     where order_date in (select order_date from checked_days)
     group by order_date
 

@@ -15,8 +15,7 @@
 {% test reconciles_with_landing(model, grain) %}
 
 {%- set window = orders_window() %}
-{#- read where it is used, not through a CTE: DuckDB materializes a CTE that is read more
-    than once (the whole landing table) instead of pushing each read's filters into it -#}
+{#- read where used, not through a CTE read three times (see `touched_snapshots`) -#}
 {%- set landed = source('landing', 'orders_landing') %}
 
 with checked_days as (
