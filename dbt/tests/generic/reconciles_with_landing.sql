@@ -55,7 +55,12 @@ latest as (
         not coalesce(is_retry, false)
         and order_id in (
             select order_id from {{ landed }}
-            where cast(order_placed_at as date) in (select order_date from checked_days)
+            {% if window %}
+                -- the window's days, as a range the scan can skip row groups by
+                where {{ timestamp_in_window('order_placed_at', window) }}
+            {% else %}
+                where cast(order_placed_at as date) in (select order_date from checked_days)
+            {% endif %}
         )
     group by order_id
 
