@@ -62,7 +62,7 @@ from orders_platform.bench.heal_timeline import (
     runs_between,
 )
 from orders_platform.bench.late_files import LateFile, net_revenue, refund_file
-from orders_platform.bench.report import machine, med
+from orders_platform.bench.report import header, machine, med
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.sensors.landing import landing_file_sensor
 from orders_platform.sensors.late_data import late_data_remerge_sensor
@@ -452,13 +452,7 @@ def render_scenario(records: list[dict[str, Any]]) -> str:
 
 def render_markdown(context: dict[str, Any], by_scenario: dict[str, list[dict]]) -> str:
     out = [
-        "# Late event to corrected revenue under dagster dev",
-        "",
-        f"Command: `{context['command']}`  ",
-        f"Machine: {context['machine']['cores']} cores, {context['machine']['memory_gb']} GB; "
-        f"load average at start {context['load_start']}, "
-        f"at end {context['machine']['load_average']}  ",
-        f"Data: {context['data']}  ",
+        *header("Late event to corrected revenue under dagster dev", context),
         f"Settings in effect: {context['settings']}  ",
         f"Sensor ticks over the whole run (count, median evaluation): {context['sensor_ticks']}  ",
     ]

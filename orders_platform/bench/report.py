@@ -60,15 +60,22 @@ def render_text(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(rows: list[Row], context: dict[str, Any]) -> str:
-    out = [
-        "# orders_platform benchmark results",
+def header(title: str, context: dict[str, Any]) -> list[str]:
+    """A report's first lines: what ran, on what machine under what load, on which data."""
+    return [
+        f"# {title}",
         "",
         f"Command: `{context['command']}`  ",
         f"Machine: {context['machine']['cores']} cores, {context['machine']['memory_gb']} GB; "
         f"load average at start {context['load_start']}, "
         f"at end {context['machine']['load_average']}  ",
         f"Data: {context['data']}  ",
+    ]
+
+
+def render_markdown(rows: list[Row], context: dict[str, Any]) -> str:
+    out = [
+        *header("orders_platform benchmark results", context),
         f"Medians of {context['repeats']} runs. {context['note']}",
         "",
         "| measure | median | target | meets |",
