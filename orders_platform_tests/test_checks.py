@@ -47,14 +47,18 @@ def metadata_text(evaluation, key):
 
 
 @pytest.mark.slow
-def test_a_14_day_range_run_records_every_check_for_each_day(
+def test_a_14_day_range_run_records_day_checks_per_day_and_table_checks_once(
     late_merged_platform, late_merged_snapshot
 ):
     result = late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
-    for check in (FCT_RECONCILES, REVENUE_MATCHES, "unique_fct_orders_order_id"):
+    for check in (FCT_RECONCILES, REVENUE_MATCHES):
         evaluations = by_partition(result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
         assert all(e.passed for e in evaluations.values()), check
+    # a whole-table proof has one verdict per run, not one per day
+    for check in ("unique_fct_orders_order_id", "unique_fct_orders_latest_event_id"):
+        evaluations = [e for e in result if e.check_name == check]
+        assert [(e.partition, e.passed) for e in evaluations] == [(None, True)], check
 
 
 @pytest.mark.slow
@@ -68,10 +72,12 @@ def test_a_duplicate_order_in_another_partition_fails_uniqueness_and_blocks_reve
         )
     result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
     assert not result.success
-    uniqueness = by_partition(result, "unique_fct_orders_order_id")
-    assert len(uniqueness) == 7
-    assert not any(e.passed for e in uniqueness.values())
-    assert "o-0301-1" in metadata_text(uniqueness["2026-03-10"], "failures")
+    [uniqueness] = [
+        e for e in result.get_asset_check_evaluations()
+        if e.check_name == "unique_fct_orders_order_id"
+    ]
+    assert not uniqueness.passed
+    assert "o-0301-1" in metadata_text(uniqueness, "failures")
     materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
     assert AssetKey("revenue_daily") not in {m for m in materialized}
     failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
