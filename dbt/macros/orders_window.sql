@@ -133,3 +133,21 @@
         )
     {% endif %}
 {%- endmacro %}
+
+
+{#-
+    The rows a proof must look at: in a `dbt build`, the rows this invocation merged into the
+    model (stamped `merged_at`); in a checks-only `dbt test`, every row. A build changes a
+    table only by deleting rows and inserting the rows it stamps, so a property of every row
+    (not null, a unique key) that held before it holds after it exactly when it holds for
+    the stamped rows, checked against the whole table: the proof costs what the run merged,
+    not the table's history. A first build stamps every row; `dbt test` (orders_checks_job)
+    re-proves the whole table.
+-#}
+{% macro merged_by_this_invocation(merged_at='merged_at') -%}
+    {%- if flags.WHICH == 'build' -%}
+        {{ merged_at }} = {{ merge_timestamp() }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
