@@ -96,6 +96,16 @@ def spark_warehouse() -> Path:
     return resolve_path(os.environ.get("ORDERS_SPARK_WAREHOUSE") or DEFAULT_SPARK_WAREHOUSE)
 
 
+def dbt_in_process() -> bool:
+    """Whether dbt runs inside the Dagster run's process (`ORDERS_DBT_IN_PROCESS`, default
+    true); false runs stock dagster-dbt, a dbt subprocess per invocation
+    (`orders_platform.dagster_internals`)."""
+    raw = (os.environ.get("ORDERS_DBT_IN_PROCESS") or "true").strip().lower()
+    if raw not in ("true", "false"):
+        raise ValueError(f"ORDERS_DBT_IN_PROCESS={raw!r}: expected true or false")
+    return raw == "true"
+
+
 def dbt_target() -> str:
     """The dbt target in `dbt/profiles.yml` (`ORDERS_DBT_TARGET`: `dev` or `prod`)."""
     return os.environ.get("ORDERS_DBT_TARGET") or DEFAULT_DBT_TARGET

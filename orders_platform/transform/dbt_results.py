@@ -41,10 +41,8 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
+from orders_platform.dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from orders_platform.metadata import markdown_table, plain
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
