@@ -52,11 +52,14 @@ def _deliver(context: RunStatusSensorContext, webhook: WebhookResource, text: st
 )
 def run_failure_alert(context: RunFailureSensorContext, webhook: WebhookResource) -> None:
     run = context.dagster_run
-    step_errors = [
-        event.step_failure_data.error.message
-        for event in context.get_step_failure_events()
-        if event.step_failure_data.error is not None
-    ]
+    step_errors = []
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error
+        # Dagster wraps what the step raised; the innermost cause is what to read first.
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            step_errors.append(error.message)
     error = step_errors[0] if step_errors else (context.failure_event.message or "")
     checks = failed_error_checks(context.instance, run.run_id)
     _deliver(context, webhook, run_failure_message(run, error, checks, settings.dagster_ui_url()))
