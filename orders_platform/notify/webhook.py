@@ -24,7 +24,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from dagster import ConfigurableResource
 from pydantic import Field
@@ -57,11 +56,16 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 
 
 def scrub(text: str, url: str) -> str:
-    """`text` with the URL, its host and its path replaced: urllib quotes parts of a URL it
-    cannot use, and the path of an incoming webhook is its secret."""
-    parts = urlsplit(url)
-    for secret in sorted({url, parts.netloc, parts.path, parts.query} - {"", "/"}, key=len)[::-1]:
-        text = text.replace(secret, REDACTED)
+    """`text` with the URL, its host and its path replaced, as they are and as Python quotes
+    them (`repr`): urllib and http.client quote parts of a URL they cannot use, and the path
+    of an incoming webhook is its secret. The URL is split by hand, as urllib's request does:
+    `urlsplit` would drop the tabs and newlines that an error then quotes."""
+    netloc, _, path = url.partition("://")[2].partition("/")
+    host = netloc.rpartition("@")[2].rpartition(":")[0] or netloc
+    secrets = {url, netloc, host, f"/{path}" if path else ""} - {""}
+    forms = {form for secret in secrets for form in (secret, repr(secret)[1:-1])}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
     return text
 
 
