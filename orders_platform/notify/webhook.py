@@ -81,7 +81,7 @@ class WebhookResource(ConfigurableResource):
         default=5.0, ge=0, description="Cap on one wait, a server's Retry-After included."
     )
     retry_budget_seconds: float = Field(
-        default=15.0, ge=0, description="No retry starts once this long has passed."
+        default=10.0, ge=0, description="No retry starts once this long has passed."
     )
 
     def webhook_url(self) -> str | None:
