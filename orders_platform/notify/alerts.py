@@ -45,6 +45,18 @@ def _deliver(context: RunStatusSensorContext, webhook: WebhookResource, text: st
     log(f"alert for run {context.dagster_run.run_id}: {delivery.detail}")
 
 
+def _root_error(context: RunFailureSensorContext) -> str:
+    """What the first failed step raised (Dagster wraps it: its innermost cause), else the
+    run's failure message."""
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            return error.message
+    return context.failure_event.message or ""
+
+
 @run_failure_sensor(
     name="run_failure_alert",
     default_status=DefaultSensorStatus.RUNNING,
@@ -52,17 +64,9 @@ def _deliver(context: RunStatusSensorContext, webhook: WebhookResource, text: st
 )
 def run_failure_alert(context: RunFailureSensorContext, webhook: WebhookResource) -> None:
     run = context.dagster_run
-    step_errors = []
-    for event in context.get_step_failure_events():
-        error = event.step_failure_data.error
-        # Dagster wraps what the step raised; the innermost cause is what to read first.
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None:
-            step_errors.append(error.message)
-    error = step_errors[0] if step_errors else (context.failure_event.message or "")
     checks = failed_error_checks(context.instance, run.run_id)
-    _deliver(context, webhook, run_failure_message(run, error, checks, settings.dagster_ui_url()))
+    text = run_failure_message(run, _root_error(context), checks, settings.dagster_ui_url())
+    _deliver(context, webhook, text)
 
 
 @run_status_sensor(
