@@ -77,7 +77,8 @@ def _landing_files(directory: Path) -> Iterator[tuple[str, int]]:
     while pending:
         current = pending.pop()
         try:
-            entries = list(os.scandir(current))
+            with os.scandir(current) as listing:
+                entries = list(listing)
         except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
