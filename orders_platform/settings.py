@@ -21,6 +21,7 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_DBT_TARGET = "dev"
 DEFAULT_REVENUE_DEADLINE_UTC = "02:00"
+DEFAULT_DAGSTER_UI_URL = "http://127.0.0.1:3000"
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -114,6 +115,11 @@ def dbt_target() -> str:
 def revenue_deadline_utc() -> str:
     """By when (HH:MM UTC) yesterday's revenue must exist (`ORDERS_REVENUE_DEADLINE_UTC`)."""
     return os.environ.get("ORDERS_REVENUE_DEADLINE_UTC") or DEFAULT_REVENUE_DEADLINE_UTC
+
+
+def dagster_ui_url() -> str:
+    """The Dagster UI's base URL that alerts link runs under (`ORDERS_DAGSTER_UI_URL`)."""
+    return (os.environ.get("ORDERS_DAGSTER_UI_URL") or DEFAULT_DAGSTER_UI_URL).rstrip("/")
 
 
 def dbt_var_settings() -> dict[str, float | int | str]:
