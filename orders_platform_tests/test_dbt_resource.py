@@ -120,6 +120,8 @@ def test_orders_dbt_in_process_false_is_stock_dagster_dbt(merged_platform, monke
     assert isinstance(runs["true"][0].process, DbtInProcess)
     assert isinstance(runs["false"][0].process, subprocess.Popen)
     # the same dbt events either way
-    names = {key: [e.raw_event["info"]["name"] for e in events] for key, (_, events) in runs.items()}
+    names = {
+        key: [e.raw_event["info"]["name"] for e in events] for key, (_, events) in runs.items()
+    }
     assert names["true"] == names["false"]
     assert dagster_dbt_invocation.subprocess is subprocess
