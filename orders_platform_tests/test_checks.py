@@ -51,10 +51,15 @@ def test_a_14_day_range_run_records_day_checks_per_day_and_table_checks_once(
     late_merged_platform, late_merged_snapshot
 ):
     result = late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
+    run_id = late_merged_snapshot.facts["run_id"]
     for check in (FCT_RECONCILES, REVENUE_MATCHES):
         evaluations = by_partition(result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
         assert all(e.passed for e in evaluations.values()), check
+        # each day's verdict is about that day's materialization by this run
+        targets = {e.target_materialization_data for e in evaluations.values()}
+        assert {t.run_id for t in targets} == {run_id}, check
+        assert len({t.storage_id for t in targets}) == len(FOURTEEN_DAYS), check
     # a whole-table proof has one verdict per run, not one per day
     for check in ("unique_fct_orders_order_id", "unique_fct_orders_latest_event_id"):
         evaluations = [e for e in result if e.check_name == check]

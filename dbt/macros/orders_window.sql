@@ -97,7 +97,8 @@
         select order_id from {{ snapshots }}
         where {{ timestamp_in_window('order_placed_at', window) }}
 
-        union
+        -- read by `in`, which ignores repeats: no de-duplication of its own
+        union all
 
         select order_id from {{ merged }}
         where {{ date_in_window('order_date', window) }}
@@ -149,5 +150,26 @@
         {{ merged_at }} = {{ merge_timestamp() }}
     {%- else -%}
         true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    dbt's `where` test config, with one placeholder: `where: __merged_by_this_invocation__`
+    limits a row-level test (not null, accepted values) of an incremental model to the rows
+    a build merged (see `merged_by_this_invocation`). Any other `where` is dbt's own.
+-#}
+{% macro default__get_where_subquery(relation) -%}
+    {% set where = config.get('where', '') %}
+    {% if where == '__merged_by_this_invocation__' %}
+        {% set where = merged_by_this_invocation() %}
+    {% endif %}
+    {% if where %}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
+        {%- endset -%}
+        {% do return(filtered) %}
+    {%- else -%}
+        {% do return(relation) %}
     {%- endif -%}
 {%- endmacro %}

@@ -161,24 +161,43 @@ def per_partition_evaluations(
         yield evaluation(key, False, _day_metadata(failing_days[key]))
 
 
-def latest_materializations(instance: DagsterInstance, asset_key: AssetKey) -> TargetFor:
-    """Look up (once per day) the latest materialization of each day of `asset_key`."""
+def latest_materializations(
+    instance: DagsterInstance, asset_key: AssetKey, partition_keys: Sequence[str]
+) -> TargetFor:
+    """The latest materialization of each of `partition_keys` of `asset_key`, read in one
+    pass over the asset's newest materializations (the run's own, as a rule); a day asked
+    for outside `partition_keys` (a day a re-dated order left) is looked up on its own."""
     found: dict[str, AssetCheckEvaluationTargetMaterializationData | None] = {}
+
+    def target(record: Any) -> AssetCheckEvaluationTargetMaterializationData:
+        return AssetCheckEvaluationTargetMaterializationData(
+            storage_id=record.storage_id,
+            run_id=record.event_log_entry.run_id,
+            timestamp=record.timestamp,
+        )
+
+    def fetch(partitions: Sequence[str]) -> None:
+        wanted, cursor = set(partitions), None
+        while wanted:
+            page = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(partitions)),
+                limit=max(len(partitions), 100),
+                cursor=cursor,
+            )
+            for record in page.records:  # newest first
+                if record.partition_key in wanted:
+                    found[record.partition_key] = target(record)
+                    wanted.discard(record.partition_key)
+            if not page.has_more:
+                break
+            cursor = page.cursor
+        found.update(dict.fromkeys(wanted))
+
+    fetch(partition_keys)
 
     def target_for(partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
         if partition not in found:
-            records = instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
-            ).records
-            found[partition] = (
-                AssetCheckEvaluationTargetMaterializationData(
-                    storage_id=records[0].storage_id,
-                    run_id=records[0].event_log_entry.run_id,
-                    timestamp=records[0].timestamp,
-                )
-                if records
-                else None
-            )
+            fetch([partition])
         return found[partition]
 
     return target_for
@@ -232,7 +251,7 @@ def publish(
             )
             if event.asset_key not in targets:
                 targets[event.asset_key] = latest_materializations(
-                    context.instance, event.asset_key
+                    context.instance, event.asset_key, partition_keys
                 )
             yield from per_partition_evaluations(
                 event,
