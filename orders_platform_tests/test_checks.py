@@ -1,5 +1,6 @@
 """Each check fails when it should, passes otherwise, and says what a person should look at."""
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -99,6 +100,27 @@ def test_a_merged_row_whose_key_another_row_holds_fails_uniqueness_and_blocks_re
     failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
     assert "unique_fct_orders_latest_event_id" in failure
     assert "revenue_daily" in failure
+
+
+@pytest.mark.slow
+def test_the_staging_refresh_proves_the_events_its_run_loaded_against_every_event(
+    merged_platform,
+):
+    """An event id loaded by this run that an earlier landed event holds fails the run's
+    staging uniqueness; the run that loaded nothing has nothing new to prove."""
+    run_id = str(uuid.uuid4())
+    with merged_platform.connect() as conn:
+        # as if this run had loaded the newest event under the oldest event's id
+        conn.execute(
+            "update orders_landing set load_id = ?, "
+            "event_id = (select min(event_id) from orders_landing where not is_retry) "
+            "where event_id = (select max(event_id) from orders_landing where not is_retry)",
+            [run_id],
+        )
+    loaded = merged_platform.run_job("ingest_orders_job", run_id=run_id, raise_on_error=False)
+    assert not only_evaluation(loaded, "unique_stg_orders_event_id").passed
+    later = merged_platform.run_job("ingest_orders_job", raise_on_error=False)
+    assert only_evaluation(later, "unique_stg_orders_event_id").passed
 
 
 @pytest.mark.slow

@@ -155,14 +155,41 @@
 
 
 {#-
-    dbt's `where` test config, with one placeholder: `where: __merged_by_this_invocation__`
-    limits a row-level test (not null, accepted values) of an incremental model to the rows
-    a build merged (see `merged_by_this_invocation`). Any other `where` is dbt's own.
+    The same for the landing side: in a `dbt build` that Dagster runs, the events its run
+    loaded (the run id is their `load_id`: ingestion and the staging refresh are one run);
+    in a checks-only `dbt test`, or a `dbt build` outside Dagster, every event.
+-#}
+{% macro landed_by_this_run(load_id='load_id') -%}
+    {%- if flags.WHICH == 'build' and run_setting('orders_run_id', 'ORDERS_RUN_ID') -%}
+        {{ load_id }} = {{ merging_run() }}
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The rows a proof looks at, by what wrote them: 'merge' or 'load' (see above). -#}
+{% macro written_by_this_run(written_by) -%}
+    {%- if written_by == 'merge' -%}
+        {{ merged_by_this_invocation() }}
+    {%- elif written_by == 'load' -%}
+        {{ landed_by_this_run() }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("written_by must be 'merge' or 'load', got " ~ written_by) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    dbt's `where` test config, with two placeholders: `where: __merged_by_this_run__` limits
+    a row-level test (not null, accepted values) of an incremental model to the rows a build
+    merged, `where: __loaded_by_this_run__` one of the staging view to the events its run
+    loaded (see `written_by_this_run`). Any other `where` is dbt's own.
 -#}
 {% macro default__get_where_subquery(relation) -%}
     {% set where = config.get('where', '') %}
-    {% if where == '__merged_by_this_invocation__' %}
-        {% set where = merged_by_this_invocation() %}
+    {% if where in ('__merged_by_this_run__', '__loaded_by_this_run__') %}
+        {% set where = written_by_this_run('merge' if where == '__merged_by_this_run__' else 'load') %}
     {% endif %}
     {% if where %}
         {%- set filtered -%}

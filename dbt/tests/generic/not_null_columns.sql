@@ -2,8 +2,8 @@
     Neither the row's `key` nor any of `columns` is null, in any row: one scan of the table
     for every column that must be present, instead of one `not_null` test (and one Dagster
     check) per column. Each failing row names its key, its date and the columns that are
-    null. With `merged_at` (an incremental model's merge stamp), a build looks only at the
-    rows it merged (see `merged_by_this_invocation`).
+    null. A build of an incremental model looks only at the rows it merged (see
+    `merged_by_this_invocation`); without `merged_at`, every row.
 -#}
 {% test not_null_columns(model, key, columns, merged_at=none) %}
 
