@@ -44,7 +44,7 @@ test: $(MANIFEST) lint
 
 # The developers' inner loop: no lint, none of the `slow` end-to-end tests. CI runs `make test`.
 test-fast: $(MANIFEST)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not spark"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not spark and not postgres"
 
 # ORDERS_ENGINE=spark: Java 17+ (scripts/install-java installs Debian's JRE when it can) and
 # the `spark` extra, then the tests with pytest marker `spark` (the late-event fixture and the

@@ -143,4 +143,3 @@ class Deployment:
             "ORDERS_PG_PASSWORD": self.password(env),
             "ORDERS_CODE_SERVER_PORT": str(self.code_server_port),
         }
-

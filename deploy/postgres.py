@@ -208,18 +208,21 @@ def _psql_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+# Idempotent: psql quotes the variables (`:'name'` a literal, `:"name"` an identifier, and
+# format's %I in what \gexec runs), so no value is ever spliced into the SQL text.
+ROLE_AND_DATABASE_SQL = """
+select format('create role %I login', :'role')
+ where not exists (select from pg_roles where rolname = :'role') \\gexec
+alter role :"role" password :'password';
+select format('create database %I owner %I', :'db', :'role')
+ where not exists (select from pg_database where datname = :'db') \\gexec
+"""
+
+
 def ensure_role_and_database(deployment: Deployment, password: str) -> None:
     """Create Dagster's role and database when missing, and (re)set the role's password, so
     a changed ORDERS_PG_PASSWORD takes effect on the next start. The role owns its
     database and is not a superuser."""
-    psql(
-        deployment,
-        f"\\set role {_psql_literal(deployment.pg_role)}\n"
-        f"\\set db {_psql_literal(deployment.pg_db)}\n"
-        f"\\set password {_psql_literal(password)}\n"
-        "select format('create role %I login', :'role')"
-        " where not exists (select from pg_roles where rolname = :'role') \\gexec\n"
-        "alter role :\"role\" password :'password';\n"
-        "select format('create database %I owner %I', :'db', :'role')"
-        " where not exists (select from pg_database where datname = :'db') \\gexec\n",
-    )
+    variables = {"role": deployment.pg_role, "db": deployment.pg_db, "password": password}
+    sets = "".join(f"\\set {name} {_psql_literal(value)}\n" for name, value in variables.items())
+    psql(deployment, sets + ROLE_AND_DATABASE_SQL)

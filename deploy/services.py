@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -225,10 +226,8 @@ def stop_service(deployment: Deployment, svc: Service, timeout: float = STOP_TIM
 def _reap(pid: int) -> None:
     """Collect the process if it is our child (a test's deployment), so it does not linger
     as a zombie that still counts as alive."""
-    try:
+    with suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def prepare_instance(deployment: Deployment, env: Mapping[str, str]) -> None:

@@ -1,0 +1,125 @@
+"""The late-file scenario against the production deployment: Dagster on PostgreSQL.
+
+Brings a deployment up through the functions `make prod-up` runs (deploy.lifecycle): its own
+PostgreSQL cluster (run by the unprivileged `postgres` user when the test runs as root), then
+a code server, the webserver and the daemon as separate processes, all on free 127.0.0.1
+ports, in a directory of its own. The merged history goes into that instance first; then a
+late file is healed through the running deployment exactly as under `dagster dev`. The runs
+the UI shows are asserted to be the rows of PostgreSQL's `runs` table, and the generated
+password to appear in no log. Everything started is stopped (`make test-prod`; marker
+`postgres`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from dagster import DagsterInstance
+from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+from deploy.config import Deployment
+from deploy.lifecycle import down, start_dagster, start_postgres
+from orders_platform_tests.dagster_dev import free_port, graphql
+from orders_platform_tests.harness import Platform, Receiver
+from orders_platform_tests.late_file_scenario import (
+    DAY,
+    assert_one_revision_and_one_notice,
+    heal_a_late_file,
+    order_before,
+)
+from orders_platform_tests.snapshots import merge_on_time_wave
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+ALL_RUNS = "{ runsOrError { ... on Runs { results { runId } } } }"
+
+
+@pytest.fixture
+def deployment(tmp_path: Path) -> Iterator[Deployment]:
+    """A deployment of its own: warehouse and landing zone under `tmp_path`, its directory
+    (PostgreSQL's data, logs, pid files, the Dagster home) under the system's temporary
+    directory, which the `postgres` user can enter (pytest's own temporary root it cannot)
+    and where the server's socket path stays short. Stopped and removed afterwards."""
+    prod_dir = Path(tempfile.mkdtemp(prefix="orders-prod-"))
+    prod_dir.chmod(0o711)
+    settings = {
+        "ORDERS_PROD_DIR": str(prod_dir),
+        "ORDERS_PG_PORT": str(free_port()),
+        "ORDERS_CODE_SERVER_PORT": str(free_port()),
+        "ORDERS_WEBSERVER_PORT": str(free_port()),
+        "ORDERS_WAREHOUSE": str(tmp_path / "platform" / "warehouse.duckdb"),
+        "ORDERS_LANDING_DIR": str(tmp_path / "platform" / "landing"),
+        "ORDERS_DBT_TARGET": "prod",
+    }
+    deployment = Deployment.from_env(settings)
+    try:
+        yield deployment
+    finally:
+        down(deployment)
+        shutil.rmtree(prod_dir, ignore_errors=True)
+
+
+def pg_runs(deployment: Deployment, password: str) -> dict[str, str]:
+    """Run id -> status, read straight from the instance's `runs` table in PostgreSQL, as
+    Dagster's own role over TCP with its password."""
+    with (
+        psycopg2.connect(
+            host="127.0.0.1",
+            port=deployment.pg_port,
+            user=deployment.pg_role,
+            password=password,
+            dbname=deployment.pg_db,
+        ) as conn,
+        conn.cursor() as cursor,
+    ):
+        cursor.execute("select run_id, status from runs")
+        return dict(cursor.fetchall())
+
+
+def test_a_late_file_is_healed_through_the_postgres_deployment(
+    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+):
+    root = Path(deployment.platform_env["ORDERS_WAREHOUSE"]).parent
+    base_env = {k: v for k, v in os.environ.items() if k != "ORDERS_SLACK_WEBHOOK_URL"}
+    base_env.pop("ORDERS_PG_PASSWORD", None)  # the deployment generates its own
+    env = deployment.dagster_env(base_env)
+    password = env["ORDERS_PG_PASSWORD"]
+    assert stat.S_IMODE(deployment.password_file.stat().st_mode) == 0o600
+
+    start_postgres(deployment, env)
+    # the history, merged into the deployment's instance before its daemon runs
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+        platform = Platform(root=root, instance=instance)
+        history_run = merge_on_time_wave(platform)["run_id"]
+        amount, before = order_before(platform)
+
+    with Receiver() as receiver:
+        start_dagster(deployment, {**env, "ORDERS_SLACK_WEBHOOK_URL": receiver.url})
+        port = deployment.webserver_port
+        healed_after = heal_a_late_file(port, root / "landing", amount, receiver)
+        ui_runs = {run["runId"] for run in graphql(port, ALL_RUNS)["runsOrError"]["results"]}
+        assert_one_revision_and_one_notice(root / "warehouse.duckdb", amount, before, receiver)
+
+    # the runs the UI shows, the history's (in-process) and automation's (the daemon's), are
+    # rows of PostgreSQL's runs table
+    stored = pg_runs(deployment, password)
+    assert history_run in ui_runs and len(ui_runs) > 3, ui_runs  # 3: the history's runs
+    assert ui_runs <= set(stored)
+    assert not list(deployment.dagster_home.rglob("*.db")), "no SQLite storage in the home"
+    # the generated password reached PostgreSQL and the processes, and no log
+    for log in [*deployment.logs.iterdir(), *deployment.dagster_home.rglob("*")]:
+        if log.is_file():
+            assert password not in log.read_text(errors="replace"), log
+    print(f"late file landed -> {DAY} fresh and reconciled in {healed_after:.0f}s (PostgreSQL)")
