@@ -15,7 +15,7 @@ PORT ?= 3000
 TEST_WORKERS ?= 2
 
 .PHONY: install manifest demo test test-fast lint e2e dev bench bench-heal clean test-spark install-spark \
-	prod-up prod-down prod-status prod-reload test-prod
+	prod-up prod-down prod-status prod-reload prod-backup test-prod
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -111,6 +111,11 @@ prod-status: $(STAMP)
 # restarts; PostgreSQL, the webserver and the daemon keep running.
 prod-reload: $(MANIFEST)
 	$(BIN)/python -m deploy reload
+
+# Dagster's database (pg_dump) and the warehouse, copied while no run writes it, into
+# $(ORDERS_PROD_DIR)/backups/<UTC time>/ (docs/operations.md#back-up-and-restore).
+prod-backup: $(STAMP)
+	$(BIN)/python -m deploy backup
 
 # The late-file scenario against a deployment of its own on PostgreSQL (pytest marker
 # `postgres`; not part of `make test`, CI runs it after).

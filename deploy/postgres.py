@@ -226,3 +226,20 @@ def ensure_role_and_database(deployment: Deployment, password: str) -> None:
     variables = {"role": deployment.pg_role, "db": deployment.pg_db, "password": password}
     sets = "".join(f"\\set {name} {_psql_literal(value)}\n" for name, value in variables.items())
     psql(deployment, sets + ROLE_AND_DATABASE_SQL)
+
+
+def pg_dump_command(deployment: Deployment) -> list[str]:
+    """Dagster's database as a custom-format dump on stdout (restore with pg_restore), taken
+    as the cluster's superuser over the socket: no password involved."""
+    return _as_owner(
+        deployment,
+        [
+            str(bin_dir() / "pg_dump"),
+            "--host",
+            str(deployment.pg_data),
+            "--port",
+            str(deployment.pg_port),
+            "--format=custom",
+            deployment.pg_db,
+        ],
+    )

@@ -6,8 +6,9 @@ a code server, the webserver and the daemon as separate processes, all on free 1
 ports, in a directory of its own. The merged history goes into that instance first; then a
 late file is healed through the running deployment exactly as under `dagster dev`. The runs
 the UI shows are asserted to be the rows of PostgreSQL's `runs` table, and the generated
-password to appear in no log. Everything started is stopped (`make test-prod`; marker
-`postgres`).
+password to appear in no log. A second deployment shows `make prod-reload` restarting the
+code server alone and `make prod-backup` writing a dump of Dagster's database and a copy of
+the warehouse. Everything started is stopped (`make test-prod`; marker `postgres`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +26,12 @@ import pytest
 from dagster import DagsterInstance
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
+from deploy import postgres
+from deploy.backup import backup
 from deploy.config import Deployment
-from deploy.lifecycle import down, start_dagster, start_postgres
+from deploy.lifecycle import down, reload, start_dagster, start_postgres
+from deploy.services import pid_of, services
+from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform_tests.dagster_dev import free_port, graphql
 from orders_platform_tests.harness import Platform, Receiver
 from orders_platform_tests.late_file_scenario import (
@@ -39,6 +45,9 @@ from orders_platform_tests.snapshots import merge_on_time_wave
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 ALL_RUNS = "{ runsOrError { ... on Runs { results { runId } } } }"
+LOCATIONS = """
+{ workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError { __typename } } } } }
+"""
 
 
 @pytest.fixture
@@ -123,3 +132,38 @@ def test_a_late_file_is_healed_through_the_postgres_deployment(
         if log.is_file():
             assert password not in log.read_text(errors="replace"), log
     print(f"late file landed -> {DAY} fresh and reconciled in {healed_after:.0f}s (PostgreSQL)")
+
+
+def test_a_code_change_restarts_only_the_code_server_and_a_backup_holds_both_stores(
+    deployment: Deployment,
+):
+    env = deployment.dagster_env()
+    start_postgres(deployment, env)
+    start_dagster(deployment, env)
+    before = {svc.name: pid_of(deployment, svc) for svc in services(deployment)}
+
+    reload(deployment)  # make prod-reload
+    after = {svc.name: pid_of(deployment, svc) for svc in services(deployment)}
+    assert after["code-server"] != before["code-server"]
+    assert {k: after[k] for k in ("webserver", "daemon")} == {
+        k: before[k] for k in ("webserver", "daemon")
+    }
+    assert postgres.is_running(deployment)
+    # the webserver serves the location from the new code server
+    located = graphql(deployment.webserver_port, LOCATIONS)["workspaceOrError"]
+    assert [e["locationOrLoadError"]["__typename"] for e in located["locationEntries"]] == [
+        "RepositoryLocation"
+    ]
+
+    with connect_warehouse(Path(deployment.platform_env["ORDERS_WAREHOUSE"])) as conn:
+        conn.execute("create table kept as select 42 as answer")
+    saved = backup(deployment)  # make prod-backup
+    listing = subprocess.run(
+        [str(postgres.bin_dir() / "pg_restore"), "--list", str(saved / "dagster.dump")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert " TABLE public runs " in listing and " TABLE public event_logs " in listing
+    with connect_warehouse(saved / "warehouse.duckdb", read_only=True) as copy:
+        assert copy.execute("select answer from kept").fetchall() == [(42,)]
