@@ -15,7 +15,7 @@ PORT ?= 3000
 TEST_WORKERS ?= 2
 
 .PHONY: install manifest demo test test-fast lint e2e dev bench bench-heal clean test-spark install-spark \
-	prod-up prod-down prod-status prod-reload prod-backup test-prod
+	prod-up prod-down prod-status prod-reload prod-backup prod-restore test-prod
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -101,8 +101,10 @@ prod-up: $(MANIFEST)
 	scripts/install-postgres
 	$(BIN)/python -m deploy up
 
+# Refused while runs are in progress (they would end with the code server); FORCE=1 ends
+# them and marks them failed.
 prod-down: $(STAMP)
-	$(BIN)/python -m deploy down
+	$(BIN)/python -m deploy down $(if $(FORCE),--force)
 
 prod-status: $(STAMP)
 	$(BIN)/python -m deploy status
@@ -110,12 +112,16 @@ prod-status: $(STAMP)
 # After a code change or a dbt change (the manifest is re-parsed first): only the code server
 # restarts; PostgreSQL, the webserver and the daemon keep running.
 prod-reload: $(MANIFEST)
-	$(BIN)/python -m deploy reload
+	$(BIN)/python -m deploy reload $(if $(FORCE),--force)
 
 # Dagster's database (pg_dump) and the warehouse, copied while no run writes it, into
 # $(ORDERS_PROD_DIR)/backups/<UTC time>/ (docs/operations.md#back-up-and-restore).
 prod-backup: $(STAMP)
 	$(BIN)/python -m deploy backup
+
+# After `make prod-down`: BACKUP=data/prod/backups/<time> back in place, then the deployment up.
+prod-restore: $(STAMP)
+	$(BIN)/python -m deploy restore $(BACKUP)
 
 # The late-file scenario against a deployment of its own on PostgreSQL (pytest marker
 # `postgres`; not part of `make test`, CI runs it after).

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from deploy import postgres
 from deploy.config import Deployment
+from deploy.runs import deployment_instance, mark_ended, refuse_or_note
 from deploy.services import (
     pid_of,
     prepare_instance,
@@ -50,22 +51,41 @@ def up(deployment: Deployment, env: Mapping[str, str] | None = None) -> None:
     start_dagster(deployment, env)
 
 
-def down(deployment: Deployment) -> None:
-    """Stop the daemon first (no new runs), then the webserver, the code server (which ends
-    the runs it launched) and PostgreSQL."""
-    for svc in reversed(services(deployment)):
-        if stop_service(deployment, svc):
-            print(f"{svc.name}: stopped")
+def _stop_code_server_and(
+    deployment: Deployment, env: Mapping[str, str], names: list[str], force: bool, action: str
+) -> None:
+    """Stop the named services in order (the code server among them), refusing while runs
+    are in progress unless `force`; runs the stop ended are marked failed (deploy/runs.py)."""
+    in_progress: list[str] = []
+    code_server = service(deployment, "code-server")
+    if pid_of(deployment, code_server) is not None and postgres.is_running(deployment):
+        with deployment_instance(deployment, env) as instance:
+            in_progress = refuse_or_note(instance, force, action)
+    for name in names:
+        if stop_service(deployment, service(deployment, name)):
+            print(f"{name}: stopped")
+    if in_progress:
+        with deployment_instance(deployment, env) as instance:
+            mark_ended(instance, in_progress, action)
+        print(f"{len(in_progress)} run(s) in progress ended and marked failed")
+
+
+def down(deployment: Deployment, force: bool = False) -> None:
+    """Stop the daemon first (no new runs), then the webserver, the code server and
+    PostgreSQL. Refused while runs are in progress unless `force`."""
+    names = [svc.name for svc in reversed(services(deployment))]
+    _stop_code_server_and(deployment, deployment.dagster_env(), names, force, "make prod-down")
     postgres.stop(deployment)
     print("PostgreSQL: stopped")
 
 
-def reload(deployment: Deployment) -> None:
+def reload(deployment: Deployment, force: bool = False) -> None:
     """Restart the code server on its port, so the webserver and the daemon load the new
-    code from it; PostgreSQL, the webserver and the daemon keep running."""
-    code_server = service(deployment, "code-server")
-    stop_service(deployment, code_server)
-    pid = start_service(deployment, code_server, deployment.dagster_env())
+    code from it; PostgreSQL, the webserver and the daemon keep running. Refused while
+    runs are in progress unless `force`."""
+    env = deployment.dagster_env()
+    _stop_code_server_and(deployment, env, ["code-server"], force, "make prod-reload")
+    pid = start_service(deployment, service(deployment, "code-server"), env)
     reload_location(deployment)
     print(f"code-server: restarted, pid {pid}")
 

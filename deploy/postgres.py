@@ -243,3 +243,23 @@ def pg_dump_command(deployment: Deployment) -> list[str]:
             deployment.pg_db,
         ],
     )
+
+
+def pg_restore_command(deployment: Deployment) -> list[str]:
+    """Restore a dump read from stdin into Dagster's database, replacing what is there, in
+    one transaction (a failed restore changes nothing)."""
+    return _as_owner(
+        deployment,
+        [
+            str(bin_dir() / "pg_restore"),
+            "--host",
+            str(deployment.pg_data),
+            "--port",
+            str(deployment.pg_port),
+            "--dbname",
+            deployment.pg_db,
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+        ],
+    )

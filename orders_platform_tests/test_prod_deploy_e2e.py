@@ -7,8 +7,9 @@ ports, in a directory of its own. The merged history goes into that instance fir
 late file is healed through the running deployment exactly as under `dagster dev`. The runs
 the UI shows are asserted to be the rows of PostgreSQL's `runs` table, and the generated
 password to appear in no log. A second deployment shows `make prod-reload` restarting the
-code server alone and `make prod-backup` writing a dump of Dagster's database and a copy of
-the warehouse. Everything started is stopped (`make test-prod`; marker `postgres`).
+code server alone (refused while a run is in progress, unless forced: the run is then marked
+failed), and `make prod-backup` / `make prod-restore` bringing back both Dagster's database
+and the warehouse. Everything started is stopped (`make test-prod`; marker `postgres`).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
 from deploy import postgres
-from deploy.backup import backup
+from deploy.backup import backup, restore
 from deploy.config import Deployment
-from deploy.lifecycle import down, reload, start_dagster, start_postgres
-from deploy.services import pid_of, services
+from deploy.lifecycle import down, reload, start_dagster, start_postgres, up
+from deploy.runs import deployment_instance
+from deploy.services import pid_of, service, services
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform_tests.dagster_dev import free_port, graphql
 from orders_platform_tests.harness import Platform, Receiver
@@ -71,7 +73,7 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     try:
         yield deployment
     finally:
-        down(deployment)
+        down(deployment, force=True)  # automation's last runs may still be going
         shutil.rmtree(prod_dir, ignore_errors=True)
 
 
@@ -134,15 +136,23 @@ def test_a_late_file_is_healed_through_the_postgres_deployment(
     print(f"late file landed -> {DAY} fresh and reconciled in {healed_after:.0f}s (PostgreSQL)")
 
 
-def test_a_code_change_restarts_only_the_code_server_and_a_backup_holds_both_stores(
+def test_a_code_change_restarts_only_the_code_server_and_a_backup_restores_both_stores(
     deployment: Deployment,
 ):
     env = deployment.dagster_env()
     start_postgres(deployment, env)
     start_dagster(deployment, env)
     before = {svc.name: pid_of(deployment, svc) for svc in services(deployment)}
+    # a run in progress would end with the code server: refused, unless forced
+    with deployment_instance(deployment, env) as instance:
+        running = instance.add_run(
+            DagsterRun(job_name="orders_daily_job", status=DagsterRunStatus.STARTED)
+        ).run_id
+    with pytest.raises(RuntimeError, match=running):
+        reload(deployment)
+    assert pid_of(deployment, service(deployment, "code-server")) == before["code-server"]
 
-    reload(deployment)  # make prod-reload
+    reload(deployment, force=True)  # make prod-reload FORCE=1
     after = {svc.name: pid_of(deployment, svc) for svc in services(deployment)}
     assert after["code-server"] != before["code-server"]
     assert {k: after[k] for k in ("webserver", "daemon")} == {
@@ -154,8 +164,11 @@ def test_a_code_change_restarts_only_the_code_server_and_a_backup_holds_both_sto
     assert [e["locationOrLoadError"]["__typename"] for e in located["locationEntries"]] == [
         "RepositoryLocation"
     ]
+    password = env["ORDERS_PG_PASSWORD"]
+    assert pg_runs(deployment, password)[running] == "FAILURE"  # its slot is free
 
-    with connect_warehouse(Path(deployment.platform_env["ORDERS_WAREHOUSE"])) as conn:
+    warehouse = Path(deployment.platform_env["ORDERS_WAREHOUSE"])
+    with connect_warehouse(warehouse) as conn:
         conn.execute("create table kept as select 42 as answer")
     saved = backup(deployment)  # make prod-backup
     listing = subprocess.run(
@@ -165,5 +178,16 @@ def test_a_code_change_restarts_only_the_code_server_and_a_backup_holds_both_sto
         check=True,
     ).stdout
     assert " TABLE public runs " in listing and " TABLE public event_logs " in listing
-    with connect_warehouse(saved / "warehouse.duckdb", read_only=True) as copy:
-        assert copy.execute("select answer from kept").fetchall() == [(42,)]
+
+    # lost after the backup: a table and the run's row; the restore brings both back
+    with connect_warehouse(warehouse) as conn:
+        conn.execute("drop table kept")
+    with deployment_instance(deployment, env) as instance:
+        instance.delete_run(running)
+    down(deployment)
+    restore(deployment, saved)  # make prod-restore BACKUP=...
+    up(deployment)
+    assert pg_runs(deployment, password)[running] == "FAILURE"
+    with connect_warehouse(warehouse, read_only=True) as conn:
+        assert conn.execute("select answer from kept").fetchall() == [(42,)]
+    assert graphql(deployment.webserver_port, "{ version }")
