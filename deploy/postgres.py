@@ -208,12 +208,12 @@ def _psql_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-# Idempotent: psql quotes the variables (`:'name'` a literal, `:"name"` an identifier, and
-# format's %I in what \gexec runs), so no value is ever spliced into the SQL text.
+# Idempotent. psql quotes the variables (`:'name'` a literal) and format() quotes what
+# \gexec runs (%I an identifier, %L a literal), so no value is spliced into SQL unquoted.
 ROLE_AND_DATABASE_SQL = """
 select format('create role %I login', :'role')
  where not exists (select from pg_roles where rolname = :'role') \\gexec
-alter role :"role" password :'password';
+select format('alter role %I password %L', :'role', :'password') \\gexec
 select format('create database %I owner %I', :'db', :'role')
  where not exists (select from pg_database where datname = :'db') \\gexec
 """
