@@ -76,7 +76,8 @@ def _check_reachable(deployment: Deployment) -> None:
     if probe.returncode != 0:
         raise PostgresError(
             f"{deployment.pg_os_user} cannot enter {parent}: every directory above the "
-            "PostgreSQL data directory must be searchable by that user (chmod o+x)"
+            "PostgreSQL data directory must be searchable by that user (chmod o+x each), "
+            "or set ORDERS_PROD_DIR to a directory it can reach (e.g. /srv/orders_platform)"
         )
     socket = deployment.pg_data / f".s.PGSQL.{deployment.pg_port}"
     if len(str(socket)) > MAX_SOCKET_PATH:
@@ -88,6 +89,7 @@ def init(deployment: Deployment) -> bool:
     data = deployment.pg_data
     if (data / "PG_VERSION").exists():
         return False
+    data.parent.mkdir(parents=True, exist_ok=True)
     _check_reachable(deployment)
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)

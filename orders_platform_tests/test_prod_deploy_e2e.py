@@ -191,3 +191,12 @@ def test_a_code_change_restarts_only_the_code_server_and_a_backup_restores_both_
     with connect_warehouse(warehouse, read_only=True) as conn:
         assert conn.execute("select answer from kept").fetchall() == [(42,)]
     assert graphql(deployment.webserver_port, "{ version }")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root, PostgreSQL runs as another user")
+def test_a_data_directory_postgres_cannot_reach_is_refused_saying_how_to_fix_it(tmp_path):
+    """pytest's own temporary root is 0700 and root's: the cluster's owner cannot enter it."""
+    deployment = Deployment.from_env({"ORDERS_PROD_DIR": str(tmp_path / "prod")})
+    with pytest.raises(postgres.PostgresError, match=r"cannot enter .*ORDERS_PROD_DIR"):
+        postgres.init(deployment)
+    assert not deployment.pg_data.exists()
