@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+
 from deploy import postgres
 from deploy.backup import backup, restore
 from deploy.config import Deployment
@@ -33,6 +35,7 @@ def _reported() -> Iterator[None]:
         RuntimeError,
         TimeoutError,
         subprocess.CalledProcessError,
+        duckdb.Error,  # the warehouse still locked when a backup gave up waiting
     ) as error:
         sys.exit(f"deploy: {error}")
 

@@ -44,9 +44,11 @@ def backup(deployment: Deployment, into: Path | None = None) -> Path:
     deployment's backups/<UTC time>/). Returns the directory."""
     if not postgres.is_running(deployment):
         raise RuntimeError("PostgreSQL is not running: start the deployment (make prod-up)")
+    files = warehouse_files(deployment)
+    if not files["warehouse.duckdb"].exists():
+        raise RuntimeError(f"no warehouse at {files['warehouse.duckdb']} yet: nothing to back up")
     target = into or deployment.root / "backups" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target.mkdir(parents=True, exist_ok=False)
-    files = warehouse_files(deployment)
     with connect_warehouse(
         files["warehouse.duckdb"], read_only=True, lock_timeout_seconds=LOCK_TIMEOUT_SECONDS
     ):
