@@ -39,15 +39,15 @@ def warehouse_files(deployment: Deployment) -> dict[str, Path]:
     }
 
 
-def backup(deployment: Deployment, into: Path | None = None) -> Path:
-    """Write `dagster.dump` and the warehouse's files into `into` (default: the
-    deployment's backups/<UTC time>/). Returns the directory."""
+def backup(deployment: Deployment) -> Path:
+    """Write `dagster.dump` and the warehouse's files into the deployment's
+    backups/<UTC time>/. Returns that directory."""
     if not postgres.is_running(deployment):
         raise RuntimeError("PostgreSQL is not running: start the deployment (make prod-up)")
     files = warehouse_files(deployment)
     if not files["warehouse.duckdb"].exists():
         raise RuntimeError(f"no warehouse at {files['warehouse.duckdb']} yet: nothing to back up")
-    target = into or deployment.root / "backups" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    target = deployment.root / "backups" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target.mkdir(parents=True, exist_ok=False)
     with connect_warehouse(
         files["warehouse.duckdb"], read_only=True, lock_timeout_seconds=LOCK_TIMEOUT_SECONDS

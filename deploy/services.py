@@ -114,15 +114,26 @@ def graphql(port: int, query: str, variables: dict | None = None) -> dict:
         return json.loads(response.read())["data"]
 
 
+def _runs_command(pid: int, svc: Service) -> bool:
+    """Whether process `pid` runs the service's command (a pid file left by a reboot may
+    name a pid some other process has since been given: that one must not be signalled).
+    The entry points are scripts, which run as `python <script> <args>`: the command is the
+    tail of the process's command line."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+    except FileNotFoundError:
+        return False
+    args = [arg.decode(errors="replace") for arg in cmdline]
+    return args[-len(svc.command) :] == svc.command
+
+
 def pid_of(deployment: Deployment, svc: Service) -> int | None:
     """The pid of the service's running process, or None (a stale pid file is removed)."""
     path = svc.pid_file(deployment)
     if not path.exists():
         return None
     pid = int(path.read_text())
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _runs_command(pid, svc):
         path.unlink()
         return None
     return pid

@@ -1,10 +1,12 @@
 """The production deployment's files and settings, without starting it (test_prod_deploy_e2e.py
 starts one): the instance is the development one on PostgreSQL, the workspace reaches the
-code server, and the password is the environment's or a generated one only its owner reads.
+code server, the password is the environment's or a generated one only its owner reads, and
+a stale pid file never leads to signalling a stranger.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 import yaml
 
 from deploy.config import INSTANCE_YAML, LOCATION_NAME, WORKSPACE_YAML, Deployment
+from deploy.services import pid_of, service, stop_service
 from orders_platform.settings import REPO_ROOT
 
 
@@ -86,3 +89,15 @@ def test_a_password_from_the_environment_wins_and_is_never_written(tmp_path):
     deployment = Deployment.from_env({"ORDERS_PROD_DIR": str(tmp_path / "prod")})
     assert deployment.password({"ORDERS_PG_PASSWORD": "from-the-vault"}) == "from-the-vault"
     assert not deployment.password_file.exists()
+
+
+def test_a_pid_file_naming_another_process_is_stale_never_that_process(tmp_path):
+    """After a reboot a pid file may name a pid given to some other process since: the
+    deployment must neither count it as its service nor ever signal it."""
+    deployment = Deployment.from_env({"ORDERS_PROD_DIR": str(tmp_path / "prod")})
+    daemon = service(deployment, "daemon")
+    daemon.pid_file(deployment).parent.mkdir(parents=True)
+    daemon.pid_file(deployment).write_text(str(os.getpid()))  # alive, but pytest
+    assert pid_of(deployment, daemon) is None
+    assert not daemon.pid_file(deployment).exists()
+    assert stop_service(deployment, daemon) is False
