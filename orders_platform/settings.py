@@ -23,6 +23,7 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_DBT_TARGET = "dev"
 DEFAULT_REVENUE_DEADLINE_UTC = "02:00"
+DEFAULT_DAGSTER_UI_URL = "http://127.0.0.1:3000"
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
 DEFAULT_SPARK_MASTER = "local[2]"
@@ -100,6 +101,16 @@ def spark_warehouse() -> Path:
     return resolve_path(os.environ.get("ORDERS_SPARK_WAREHOUSE") or DEFAULT_SPARK_WAREHOUSE)
 
 
+def dbt_in_process() -> bool:
+    """Whether dbt runs inside the Dagster run's process (`ORDERS_DBT_IN_PROCESS`, default
+    true); false runs stock dagster-dbt, a dbt subprocess per invocation
+    (`orders_platform.dagster_internals`)."""
+    raw = (os.environ.get("ORDERS_DBT_IN_PROCESS") or "true").strip().lower()
+    if raw not in ("true", "false"):
+        raise ValueError(f"ORDERS_DBT_IN_PROCESS={raw!r}: expected true or false")
+    return raw == "true"
+
+
 def dbt_target() -> str:
     """The dbt target in `dbt/profiles.yml` (`ORDERS_DBT_TARGET`: `dev` or `prod`)."""
     return os.environ.get("ORDERS_DBT_TARGET") or DEFAULT_DBT_TARGET
@@ -108,6 +119,11 @@ def dbt_target() -> str:
 def revenue_deadline_utc() -> str:
     """By when (HH:MM UTC) yesterday's revenue must exist (`ORDERS_REVENUE_DEADLINE_UTC`)."""
     return os.environ.get("ORDERS_REVENUE_DEADLINE_UTC") or DEFAULT_REVENUE_DEADLINE_UTC
+
+
+def dagster_ui_url() -> str:
+    """The Dagster UI's base URL that alerts link runs under (`ORDERS_DAGSTER_UI_URL`)."""
+    return (os.environ.get("ORDERS_DAGSTER_UI_URL") or DEFAULT_DAGSTER_UI_URL).rstrip("/")
 
 
 def first_partition_day() -> date:

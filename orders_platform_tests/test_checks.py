@@ -47,36 +47,77 @@ def metadata_text(evaluation, key):
 
 
 @pytest.mark.slow
-def test_a_14_day_range_run_records_every_check_for_each_day(
+def test_a_14_day_range_run_records_day_checks_per_day_and_table_checks_once(
     late_merged_platform, late_merged_snapshot
 ):
     result = late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
-    for check in (FCT_RECONCILES, REVENUE_MATCHES, "unique_fct_orders_order_id"):
+    run_id = late_merged_snapshot.facts["run_id"]
+    for check in (FCT_RECONCILES, REVENUE_MATCHES):
         evaluations = by_partition(result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
         assert all(e.passed for e in evaluations.values()), check
+        # each day's verdict is about that day's materialization by this run
+        targets = {e.target_materialization_data for e in evaluations.values()}
+        assert {t.run_id for t in targets} == {run_id}, check
+        assert len({t.storage_id for t in targets}) == len(FOURTEEN_DAYS), check
+    # a whole-table proof has one verdict per run, not one per day
+    for check in ("unique_fct_orders_order_id", "unique_fct_orders_latest_event_id"):
+        evaluations = [e for e in result if e.check_name == check]
+        assert [(e.partition, e.passed) for e in evaluations] == [(None, True)], check
+
+
+def only_evaluation(result, check_name):
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == check_name]
+    return evaluation
 
 
 @pytest.mark.slow
-def test_a_duplicate_order_in_another_partition_fails_uniqueness_and_blocks_revenue(
+def test_a_merged_row_whose_key_another_row_holds_fails_uniqueness_and_blocks_revenue(
     merged_platform,
 ):
+    """The build proves only the rows it merged, but each against the whole table: a row the
+    re-merge never touches (dated outside its window) holding the event id of an order the
+    re-merge writes makes that event id the latest of two orders."""
+    with merged_platform.connect() as conn:
+        conn.execute(
+            "insert into fct_orders select * replace ("
+            "'o-tampered' as order_id, date '2026-03-20' as order_date) "
+            "from fct_orders where order_id = 'o-0310-1'"
+        )
+        [(event_id,)] = conn.execute(
+            "select latest_event_id from fct_orders where order_id = 'o-0310-1'"
+        ).fetchall()
+    result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
+    assert not result.success
+    uniqueness = only_evaluation(result, "unique_fct_orders_latest_event_id")
+    assert uniqueness.partition is None
+    assert not uniqueness.passed
+    assert event_id in metadata_text(uniqueness, "failures")
+    assert only_evaluation(result, "unique_fct_orders_order_id").passed
+    materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
+    assert AssetKey("revenue_daily") not in materialized
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "unique_fct_orders_latest_event_id" in failure
+    assert "revenue_daily" in failure
+
+
+@pytest.mark.slow
+def test_a_checks_only_run_proves_uniqueness_over_the_whole_table(merged_platform):
+    """A duplicate no build touches (written by hand, outside every window) is found by the
+    whole-table audit that a checks-only run is."""
     with merged_platform.connect() as conn:
         conn.execute(
             "insert into fct_orders select * replace (date '2026-03-20' as order_date) "
             "from fct_orders where order_id = 'o-0301-1'"
         )
-    result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
-    assert not result.success
-    uniqueness = by_partition(result, "unique_fct_orders_order_id")
-    assert len(uniqueness) == 7
-    assert not any(e.passed for e in uniqueness.values())
-    assert "o-0301-1" in metadata_text(uniqueness["2026-03-10"], "failures")
-    materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
-    assert AssetKey("revenue_daily") not in {m for m in materialized}
-    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
-    assert "unique_fct_orders_order_id" in failure
-    assert "revenue_daily" in failure
+    result = merged_platform.run_job(
+        "orders_checks_job",
+        tags={ASSET_PARTITION_RANGE_START_TAG: "2026-03-08", ASSET_PARTITION_RANGE_END_TAG: LAST},
+        raise_on_error=False,
+    )
+    uniqueness = only_evaluation(result, "unique_fct_orders_order_id")
+    assert not uniqueness.passed
+    assert "o-0301-1" in metadata_text(uniqueness, "failures")
 
 
 @pytest.mark.slow
