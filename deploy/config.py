@@ -129,7 +129,7 @@ class Deployment:
 
     def dagster_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of every Dagster process: the caller's, the platform's settings,
-        the instance's home and the connection deploy/dagster.yaml reads."""
+        the instance's home, the connection deploy/dagster.yaml reads, and the UI's URL."""
         env = os.environ if env is None else env
         return {
             **env,
@@ -142,4 +142,6 @@ class Deployment:
             "ORDERS_PG_DB": self.pg_db,
             "ORDERS_PG_PASSWORD": self.password(env),
             "ORDERS_CODE_SERVER_PORT": str(self.code_server_port),
+            # alerts link runs under the deployment's own UI unless told otherwise (a proxy)
+            "ORDERS_DAGSTER_UI_URL": env.get("ORDERS_DAGSTER_UI_URL") or self.webserver_url,
         }

@@ -85,6 +85,18 @@ def test_the_password_is_generated_once_into_a_file_only_its_owner_reads(tmp_pat
     assert env["DAGSTER_HOME"] == str(tmp_path / "prod" / "dagster_home")
 
 
+def test_alerts_link_to_the_deployments_own_ui_unless_told_otherwise(tmp_path):
+    deployment = Deployment.from_env(
+        {"ORDERS_PROD_DIR": str(tmp_path / "prod"), "ORDERS_WEBSERVER_PORT": "3999"}
+    )
+    secret = {"ORDERS_PG_PASSWORD": "x"}
+    assert deployment.dagster_env(secret)["ORDERS_DAGSTER_UI_URL"] == "http://127.0.0.1:3999"
+    proxied = {**secret, "ORDERS_DAGSTER_UI_URL": "https://dagster.example.com"}
+    assert deployment.dagster_env(proxied)["ORDERS_DAGSTER_UI_URL"] == (
+        "https://dagster.example.com"
+    )
+
+
 def test_a_password_from_the_environment_wins_and_is_never_written(tmp_path):
     deployment = Deployment.from_env({"ORDERS_PROD_DIR": str(tmp_path / "prod")})
     assert deployment.password({"ORDERS_PG_PASSWORD": "from-the-vault"}) == "from-the-vault"
