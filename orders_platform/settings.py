@@ -1,7 +1,9 @@
 """Runtime settings read from the environment, each with a safe local default.
 
 Nothing here is read at import time: every value is a function call, so loading the code
-location (or a test importing a module) never depends on the caller's environment.
+location (or a test importing a module) never depends on the caller's environment. The one
+setting called while the code location loads is `first_partition_day` (the partitions are
+built then; see `orders_platform.partitions`).
 Relative paths are resolved against the repository root, not the process's working
 directory, because Dagster, dbt (which runs inside `dbt/`) and the Makefile each start in a
 different directory and must agree on the same files.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +28,8 @@ ENGINES: tuple[str, ...] = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
 DEFAULT_SPARK_MASTER = "local[2]"
 DEFAULT_SPARK_WAREHOUSE = "data/spark-warehouse"
+# the first partition of deployments that predate the setting; kept so their partitions stay
+DEFAULT_FIRST_PARTITION_DAY = "2025-01-01"
 
 
 def _share(raw: str) -> float:
@@ -120,6 +124,21 @@ def revenue_deadline_utc() -> str:
 def dagster_ui_url() -> str:
     """The Dagster UI's base URL that alerts link runs under (`ORDERS_DAGSTER_UI_URL`)."""
     return (os.environ.get("ORDERS_DAGSTER_UI_URL") or DEFAULT_DAGSTER_UI_URL).rstrip("/")
+
+
+def first_partition_day() -> date:
+    """The deployment's first daily partition (`ORDERS_FIRST_PARTITION_DAY`, an ISO date).
+
+    Read when the code location loads, not per run: Dagster builds the partitions then. A
+    malformed value fails the load, naming the variable.
+    """
+    raw = os.environ.get("ORDERS_FIRST_PARTITION_DAY") or DEFAULT_FIRST_PARTITION_DAY
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"ORDERS_FIRST_PARTITION_DAY={raw!r}: expected a date as YYYY-MM-DD"
+        ) from None
 
 
 def dbt_var_settings() -> dict[str, float | int | str]:
