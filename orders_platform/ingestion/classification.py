@@ -19,9 +19,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from orders_platform.ingestion.contract import (
+    AMOUNT_TYPE,
     FIELDS,
     HISTORY_FOLDER,
     MAX_CLOCK_SKEW_HOURS,
+    NUMERIC_STRING_PATTERN,
     PRODUCER_LINE_PATTERN,
     REJECT_REASONS,
     STATUSES,
@@ -72,7 +74,8 @@ def _fields(sql: Dialect) -> list[str]:
     columns.append(either(sql.shaped_text("status"), general, "status"))
     general = (
         f"case when {sql.is_string('amount')}"
-        f" then try_cast(trim({sql.text('amount')}) as decimal(38, 10))"
+        f" then case when {sql.full_match(sql.text('amount'), NUMERIC_STRING_PATTERN)}"
+        f" then try_cast({sql.text('amount')} as decimal(38, 10)) end"
         f" when {sql.is_number('amount')} then {sql.number_as_decimal('amount')} end"
     )
     shaped = f"cast({sql.shaped_text('amount')} as decimal(38, 10))"
@@ -121,7 +124,7 @@ fields as (
 read_as as (
     select
         *,
-        try_cast(amount_exact as decimal(18, 2)) as amount,
+        try_cast(amount_exact as {amount_type}) as amount,
         {instants}
     from fields
 ),
@@ -209,6 +212,7 @@ def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) 
         f" else timestamp {sql.literal(ingested_at.isoformat(sep=' '))} end"
     )
     return _CLASSIFICATION.format(
+        amount_type=AMOUNT_TYPE,
         arrival=arrival,
         materialized=sql.materialized,
         parsed=sql.parsed(sql.full_match("raw_line", PRODUCER_LINE_PATTERN)),

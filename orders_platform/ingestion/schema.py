@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import duckdb
 
+from orders_platform.ingestion.contract import AMOUNT_TYPE
+
 PRODUCER_COLUMNS: dict[str, str] = {
     "event_id": "varchar",
     "order_id": "varchar",
     "customer_id": "varchar",
     "status": "varchar",
-    "amount": "decimal(18, 2)",
+    "amount": AMOUNT_TYPE,
     "order_placed_at": "timestamp",  # UTC, naive
     "event_time": "timestamp",  # UTC, naive
 }
