@@ -20,7 +20,13 @@ import pytest
 
 from orders_platform.ingestion.load_steps import LoadReport
 from orders_platform.ingestion.loader import load_new_files
-from orders_platform.ingestion.schema import DAYS_TABLE, FILES_TABLE, LANDING_TABLE, REJECTED_TABLE
+from orders_platform.ingestion.schema import (
+    DAYS_TABLE,
+    EVENT_IDS_TABLE,
+    FILES_TABLE,
+    LANDING_TABLE,
+    REJECTED_TABLE,
+)
 from orders_platform.resources.warehouse import connect_warehouse, read_warehouse
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import (
@@ -70,6 +76,10 @@ class Landed:
     recovered: LoadReport
     spark_rows: dict[str, list[tuple[Any, ...]]]
     reader_while_session_open: str
+    # the event-id table as the loads wrote it, and as refilled from landing once dropped
+    event_ids: list[tuple[Any, ...]]
+    event_ids_refilled: list[tuple[Any, ...]]
+    refill_changes: list[str]
 
 
 def _rows(conn, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
@@ -101,6 +111,7 @@ _READER_SCRIPT = textwrap.dedent(
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory) -> Iterator[Landed]:
     from orders_platform.ingestion.spark_loader import load_new_files_spark
+    from orders_platform.ingestion.spark_schema import ensure_spark_schema
     from orders_platform.resources.spark import spark_session
 
     root = tmp_path_factory.mktemp("spark_ingestion")
@@ -140,6 +151,11 @@ def landed(tmp_path_factory) -> Iterator[Landed]:
                 "from main.orders_landing limit 3"
             )
             recovered = load_new_files_spark(spark, root / "landing-spark", load_id="recovery")
+            event_ids_sql = f"select id_hash, event_id, load_id from main.{EVENT_IDS_TABLE}"
+            event_ids = sorted(tuple(row) for row in spark.sql(event_ids_sql).collect())
+            spark.sql(f"drop table main.{EVENT_IDS_TABLE}")
+            refill_changes = ensure_spark_schema(spark)
+            event_ids_refilled = sorted(tuple(row) for row in spark.sql(event_ids_sql).collect())
             spark_rows = {
                 table: [
                     tuple(row)
@@ -165,6 +181,9 @@ def landed(tmp_path_factory) -> Iterator[Landed]:
             recovered=recovered,
             spark_rows=spark_rows,
             reader_while_session_open=reader.stdout.strip(),
+            event_ids=event_ids,
+            event_ids_refilled=event_ids_refilled,
+            refill_changes=refill_changes,
         )
 
 
@@ -208,6 +227,20 @@ def test_spark_lands_every_row_as_the_duckdb_loader_does(on_spark, table):
         assert sorted(_columns(conn, table)) == sorted(columns)
         assert _rows(conn, table, columns) == expected
     assert expected, f"{table} is empty: the comparison would prove nothing"
+
+
+def test_both_engines_keep_each_landed_event_id_once(landed):
+    with connect_warehouse(landed.duckdb) as conn:
+        landed_ids = conn.execute("select distinct event_id from orders_landing").fetchall()
+        duckdb_ids = conn.execute(f"select event_id from {EVENT_IDS_TABLE}").fetchall()
+    spark_ids = [(event_id,) for _, event_id, _ in landed.event_ids]
+    assert sorted(duckdb_ids) == sorted(landed_ids)
+    assert sorted(spark_ids) == sorted(landed_ids)
+
+
+def test_a_dropped_event_id_table_is_refilled_from_landing_as_the_loads_wrote_it(landed):
+    assert landed.refill_changes == [f"created {EVENT_IDS_TABLE} from {LANDING_TABLE}"]
+    assert landed.event_ids_refilled == landed.event_ids
 
 
 def test_each_file_reports_the_same_accounting_on_both_engines(landed):
