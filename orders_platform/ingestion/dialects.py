@@ -116,19 +116,23 @@ parsed as (
 )"""
 
 
-# Candidates by hash first (a scan of eight bytes per landed id), then the exact ids of just
-# those rows, fetched by row id: DuckDB reads only the row groups' slices that hold them.
+# Candidates by hash first (a scan of eight bytes per landed id), then the ids of just those
+# rows, fetched by row id, then the exact comparison. Each step is materialized: were the
+# comparison pushed into the scan, DuckDB would read every landed id to filter it.
 _DUCKDB_LANDED_BEFORE = """hash_matches as materialized (
     select landed.rowid as landed_row
     from {event_ids} as landed
     where landed.id_hash in (select judged.id_hash from judged where judged.reason is null)
 ),
-landed_before as (
-    select distinct landed.event_id
+matched_ids as materialized (
+    select landed.event_id
     from {event_ids} as landed
-    where
-        landed.rowid in (select hash_matches.landed_row from hash_matches)
-        and landed.event_id in (select judged.event_id from judged where judged.reason is null)
+    where landed.rowid in (select hash_matches.landed_row from hash_matches)
+),
+landed_before as (
+    select distinct matched_ids.event_id
+    from matched_ids
+    where matched_ids.event_id in (select judged.event_id from judged where judged.reason is null)
 )"""
 
 
