@@ -7,6 +7,7 @@ sensors use on Spark. One JVM serves the whole module (it takes most of a minute
 on a shared machine).
 """
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -28,7 +29,7 @@ from orders_platform.ingestion.schema import (
     REJECTED_TABLE,
 )
 from orders_platform.resources.warehouse import connect_warehouse, read_warehouse
-from orders_platform_tests.expectations import expected_from
+from orders_platform_tests.expectations import classify_file, expected_from
 from orders_platform_tests.fixtures.late_events import (
     LandingFile,
     both_waves,
@@ -55,6 +56,24 @@ _EXTRA = LandingFile(
 )  # fmt: skip
 
 
+# String amounts on the edge of the contract, each in the producers' shape and spaced out.
+def _amount_lines() -> list[str]:
+    from orders_platform_tests.test_fuzz_ingestion import BORDERLINE_AMOUNTS
+
+    lines = []
+    for number, amount in enumerate(BORDERLINE_AMOUNTS):
+        shaped = event_line(
+            f"ev-amount-{number}", "o-amount", "c-1", "paid", json.dumps(amount),
+            "2026-03-30T10:00:00Z", "2026-03-30T11:00:00+01:00",
+        )  # fmt: skip
+        spaced = json.dumps({**json.loads(shaped), "event_id": f"ev-amount-{number}-spaced"})
+        lines += [shaped, spaced]
+    return lines
+
+
+_AMOUNTS = LandingFile("2026-03-31T01.jsonl", datetime(2026, 3, 31, tzinfo=UTC), _amount_lines())
+
+
 def _write(landing_file: LandingFile, directory: Path) -> None:
     """Write the file's lines as UTF-8, the surrogate escapes of `_EXTRA` as raw bytes."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -63,7 +82,7 @@ def _write(landing_file: LandingFile, directory: Path) -> None:
 
 
 def _files() -> list[LandingFile]:
-    return [*both_waves(), _EXTRA]
+    return [*both_waves(), _EXTRA, _AMOUNTS]
 
 
 @dataclass
@@ -262,8 +281,8 @@ def test_the_fixture_lands_on_spark_as_the_fixture_oracle_says(on_spark):
         rejected = dict(
             conn.execute(
                 "select reason, count(*) from orders_rejected "
-                "where source_file <> ? group by reason",
-                [_EXTRA.name],
+                "where source_file not in (?, ?) group by reason",
+                [_EXTRA.name, _AMOUNTS.name],
             ).fetchall()
         )
         assert rejected == expected.rejected
@@ -274,6 +293,20 @@ def test_the_fixture_lands_on_spark_as_the_fixture_oracle_says(on_spark):
         assert conn.execute(
             "select order_placed_at, event_time from orders_landing where event_id = 'ev-extra-1'"
         ).fetchall() == [(datetime(2026, 3, 30, 8, 0), datetime(2026, 3, 30, 9, 30))]
+
+
+def test_string_amounts_on_the_contracts_edge_land_on_spark_as_the_oracle_says(on_spark):
+    with read_warehouse() as conn:
+        outcomes = dict(
+            conn.execute(
+                "select source_line_number, reason from orders_rejected where source_file = ? "
+                "union all "
+                "select source_line_number, null from orders_landing where source_file = ?",
+                [_AMOUNTS.name, _AMOUNTS.name],
+            ).fetchall()
+        )
+    expected = classify_file("\n".join(_AMOUNTS.lines).encode(), _AMOUNTS.arrived_at)
+    assert [outcomes[number] for number in range(1, len(expected) + 1)] == expected
 
 
 def test_relanding_the_same_files_loads_nothing(landed):
