@@ -28,6 +28,9 @@ DEFAULT_WEBSERVER_PORT = 3000
 DEFAULT_PG_ROLE = "dagster"
 DEFAULT_PG_DB = "dagster"
 LOOPBACK = "127.0.0.1"
+# The most materialization events Dagster writes in one batch (DAGSTER_EVENT_BATCH_SIZE):
+# more than a run's days, so one batch per asset and run.
+EVENT_BATCH_SIZE = "1000"
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -144,4 +147,8 @@ class Deployment:
             "ORDERS_CODE_SERVER_PORT": str(self.code_server_port),
             # alerts link runs under the deployment's own UI unless told otherwise (a proxy)
             "ORDERS_DAGSTER_UI_URL": env.get("ORDERS_DAGSTER_UI_URL") or self.webserver_url,
+            # a run over many days materializes each day of an asset; PostgreSQL's event log
+            # stores those as one insert when Dagster batches them (off unless set)
+            "DAGSTER_EVENT_BATCH_SIZE": env.get("DAGSTER_EVENT_BATCH_SIZE")
+            or EVENT_BATCH_SIZE,
         }

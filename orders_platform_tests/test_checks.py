@@ -48,12 +48,12 @@ def metadata_text(evaluation, key):
 
 
 @pytest.mark.slow
-def test_a_14_day_range_run_records_day_checks_per_day_and_table_checks_once(
+def test_a_14_day_range_run_records_every_check_for_each_day(
     late_merged_platform, late_merged_snapshot
 ):
     result = late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
     run_id = late_merged_snapshot.facts["run_id"]
-    for check in (FCT_RECONCILES, REVENUE_MATCHES):
+    for check in (FCT_RECONCILES, REVENUE_MATCHES, "unique_fct_orders_order_id"):
         evaluations = by_partition(result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
         assert all(e.passed for e in evaluations.values()), check
@@ -61,10 +61,6 @@ def test_a_14_day_range_run_records_day_checks_per_day_and_table_checks_once(
         targets = {e.target_materialization_data for e in evaluations.values()}
         assert {t.run_id for t in targets} == {run_id}, check
         assert len({t.storage_id for t in targets}) == len(FOURTEEN_DAYS), check
-    # a whole-table proof has one verdict per run, not one per day
-    for check in ("unique_fct_orders_order_id", "unique_fct_orders_latest_event_id"):
-        evaluations = [e for e in result if e.check_name == check]
-        assert [(e.partition, e.passed) for e in evaluations] == [(None, True)], check
 
 
 def only_evaluation(result, check_name):
@@ -90,11 +86,12 @@ def test_a_merged_row_whose_key_another_row_holds_fails_uniqueness_and_blocks_re
         ).fetchall()
     result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
     assert not result.success
-    uniqueness = only_evaluation(result, "unique_fct_orders_latest_event_id")
-    assert uniqueness.partition is None
-    assert not uniqueness.passed
-    assert event_id in metadata_text(uniqueness, "failures")
-    assert only_evaluation(result, "unique_fct_orders_order_id").passed
+    # a whole-table verdict fails every day of the run
+    uniqueness = by_partition(result, "unique_fct_orders_latest_event_id")
+    assert len(uniqueness) == 7
+    assert not any(e.passed for e in uniqueness.values())
+    assert event_id in metadata_text(uniqueness["2026-03-10"], "failures")
+    assert all(e.passed for e in by_partition(result, "unique_fct_orders_order_id").values())
     materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
     assert AssetKey("revenue_daily") not in materialized
     failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
@@ -137,9 +134,10 @@ def test_a_checks_only_run_proves_uniqueness_over_the_whole_table(merged_platfor
         tags={ASSET_PARTITION_RANGE_START_TAG: "2026-03-08", ASSET_PARTITION_RANGE_END_TAG: LAST},
         raise_on_error=False,
     )
-    uniqueness = only_evaluation(result, "unique_fct_orders_order_id")
-    assert not uniqueness.passed
-    assert "o-0301-1" in metadata_text(uniqueness, "failures")
+    uniqueness = by_partition(result, "unique_fct_orders_order_id")
+    assert len(uniqueness) == 7
+    assert not any(e.passed for e in uniqueness.values())
+    assert "o-0301-1" in metadata_text(uniqueness["2026-03-10"], "failures")
 
 
 @pytest.mark.slow

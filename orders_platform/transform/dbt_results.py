@@ -7,15 +7,14 @@ materialization passes a function for it (`model_metadata`, by table name).
 
 Why this exists: in a single-run backfill over many days, dbt runs each test once and
 dagster-dbt records its result with `partition=None`, so the UI could not say *which days*
-reconcile. A test that proves something of each day (its generic test sets
-`meta: {check_grain: day}` and its failing rows carry an `order_date`: the reconciliations)
-is therefore re-emitted as one `AssetCheckEvaluation` per partition key (the supported way
-to attach a partition to a check result from inside a multi-asset step), failing exactly
-the partitions of its failing days (even days outside the run's window, e.g. a day a
-re-dated order left). Every other test proves something of the whole table (uniqueness,
-not-null, accepted values): it has one verdict per run, so it is published once, with its
-failing rows. Each published evaluation is a write to the instance's event log, so a run
-publishes what the UI shows per day and no more.
+reconcile. We therefore re-emit every dbt test result as one `AssetCheckEvaluation` per
+partition key (the supported way to attach a partition to a check result from inside a
+multi-asset step). A test whose stored failures carry an `order_date` column (the
+reconciliation tests) fails exactly the partitions of those days (even days outside the
+run's window, e.g. a day a re-dated order left); any other failing test (uniqueness over
+the whole table, say) fails every partition of the run. A whole-table verdict is repeated
+for each day on purpose: Dagster plans a check of a partitioned asset once per partition of
+the run, and a day whose planned check got no evaluation of its own shows it as skipped.
 
 This runs after the dbt process has exited, so reading the failure tables and the table
 schemas never contends with dbt for the DuckDB file lock.
@@ -47,8 +46,6 @@ from orders_platform.metadata import markdown_table, plain
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_FAILURE_ROWS = 1000
-# The dbt test meta key that says a test's verdict is per order date.
-CHECK_GRAIN_META = "check_grain"
 
 # Extra materialization metadata for one model, read once dbt has exited.
 ModelMetadata = Callable[[duckdb.DuckDBPyConnection], Mapping[str, Any]]
@@ -85,27 +82,6 @@ def _day_metadata(row: Mapping[str, Any]) -> dict[str, Any]:
 def _node(manifest: Mapping[str, Any], event: Output | AssetCheckResult) -> Mapping[str, Any]:
     unique_id = event.metadata["unique_id"]
     return manifest["nodes"][getattr(unique_id, "value", unique_id)]
-
-
-def is_day_grained(test_node: Mapping[str, Any]) -> bool:
-    """Whether a dbt test proves each checked day on its own (see the module doc)."""
-    return test_node["config"].get("meta", {}).get(CHECK_GRAIN_META) == "day"
-
-
-def _with_failures(
-    result: AssetCheckResult, failures: Sequence[Mapping[str, Any]]
-) -> AssetCheckResult:
-    """A whole-table test's one result, with the failing rows dbt stored for it."""
-    if result.passed:
-        return result
-    return AssetCheckResult(
-        passed=False,
-        asset_key=result.asset_key,
-        check_name=result.check_name,
-        metadata={**result.metadata, "failures": markdown_table(list(failures))},
-        severity=result.severity,
-        description=result.description,
-    )
 
 
 def _view_data_version(node: Mapping[str, Any]) -> DataVersion | None:
@@ -240,15 +216,12 @@ def publish(
                 data_version=_view_data_version(node),
                 tags=event.tags,
             )
-        elif isinstance(event, AssetCheckResult):
+        elif isinstance(event, AssetCheckResult) and partition_keys:
             node = _node(manifest, event)
-            failures = [] if event.passed else stored_failures(conn, node)
-            if not (partition_keys and is_day_grained(node)):
-                yield _with_failures(event, failures)
-                continue
             spec = context.assets_def.get_spec_for_check_key(
                 AssetCheckKey(event.asset_key, event.check_name)
             )
+            failures = [] if event.passed else stored_failures(conn, node)
             if event.asset_key not in targets:
                 targets[event.asset_key] = latest_materializations(
                     context.instance, event.asset_key, partition_keys

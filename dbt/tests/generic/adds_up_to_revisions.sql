@@ -5,9 +5,6 @@
 -#}
 {% test adds_up_to_revisions(model) %}
 
-{#- its verdict is per order date: Dagster records it for each day of the run -#}
-{{ config(meta={'check_grain': 'day'}) }}
-
 with linked as (
 
     select

@@ -6,9 +6,6 @@
 -#}
 {% test matches_current_orders(model) %}
 
-{#- its verdict is per order date: Dagster records it for each day of the run -#}
-{{ config(meta={'check_grain': 'day'}) }}
-
 {%- set window = orders_window() %}
 
 with current_versions as (

@@ -12,9 +12,6 @@
 -#}
 {% test matches_fct_orders(model) %}
 
-{#- its verdict is per order date: Dagster records it for each day of the run -#}
-{{ config(meta={'check_grain': 'day'}) }}
-
 {%- set window = orders_window() %}
 {#- read where used, not through a CTE read three times (see `touched_snapshots`) -#}
 {%- set fct_orders = ref('fct_orders') %}

@@ -14,9 +14,6 @@
 -#}
 {% test reconciles_with_landing(model, grain) %}
 
-{#- its verdict is per order date: Dagster records it for each day of the run -#}
-{{ config(meta={'check_grain': 'day'}) }}
-
 {%- set window = orders_window() %}
 {#- read where used, not through a CTE read three times (see `touched_snapshots`) -#}
 {%- set landed = source('landing', 'orders_landing') %}
