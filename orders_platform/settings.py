@@ -64,6 +64,14 @@ DBT_VAR_SETTINGS: dict[str, tuple[str, Callable[[str], float | int | str]]] = {
 }
 
 
+def _flag(name: str, *, default: bool) -> bool:
+    """A true/false setting; anything else fails loudly rather than meaning either."""
+    raw = (os.environ.get(name) or str(default)).strip().lower()
+    if raw not in ("true", "false"):
+        raise ValueError(f"{name}={raw!r}: expected true or false")
+    return raw == "true"
+
+
 def resolve_path(value: str | os.PathLike[str]) -> Path:
     """Return `value` as an absolute path, reading relative paths from the repository root."""
     path = Path(value).expanduser()
@@ -105,10 +113,14 @@ def dbt_in_process() -> bool:
     """Whether dbt runs inside the Dagster run's process (`ORDERS_DBT_IN_PROCESS`, default
     true); false runs stock dagster-dbt, a dbt subprocess per invocation
     (`orders_platform.dagster_internals`)."""
-    raw = (os.environ.get("ORDERS_DBT_IN_PROCESS") or "true").strip().lower()
-    if raw not in ("true", "false"):
-        raise ValueError(f"ORDERS_DBT_IN_PROCESS={raw!r}: expected true or false")
-    return raw == "true"
+    return _flag("ORDERS_DBT_IN_PROCESS", default=True)
+
+
+def pg_event_log_pool() -> bool:
+    """Whether the production instance's event log keeps its PostgreSQL connections open
+    between writes (`ORDERS_PG_EVENT_LOG_POOL`, default true; see
+    `orders_platform.dagster_internals`)."""
+    return _flag("ORDERS_PG_EVENT_LOG_POOL", default=True)
 
 
 def dbt_target() -> str:

@@ -15,17 +15,27 @@ import yaml
 
 from deploy.config import INSTANCE_YAML, LOCATION_NAME, WORKSPACE_YAML, Deployment
 from deploy.services import pid_of, service, stop_service
+from orders_platform.dagster_internals import PooledPostgresEventLogStorage
 from orders_platform.settings import REPO_ROOT
+
+STORAGES = {
+    "run_storage": ("dagster_postgres.run_storage", "PostgresRunStorage"),
+    "event_log_storage": ("orders_platform.dagster_internals", "PooledPostgresEventLogStorage"),
+    "schedule_storage": ("dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
+}
 
 
 def test_the_production_instance_is_the_development_one_with_its_storage_on_postgres():
     dev = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
     prod = yaml.safe_load(INSTANCE_YAML.read_text())
-    storage = prod.pop("storage")
+    storages = {name: prod.pop(name) for name in STORAGES}
     # same writer pool, run queue, run monitoring, retention: only the storage differs
     assert prod == dev
-    assert "storage" not in dev
-    connection = storage["postgres"]["postgres_db"]
+    assert not set(STORAGES) & set(dev)
+    assert {name: (s["module"], s["class"]) for name, s in storages.items()} == STORAGES
+    connections = [s["config"]["postgres_db"] for s in storages.values()]
+    assert all(connection == connections[0] for connection in connections)
+    connection = dict(connections[0])
     assert connection.pop("scheme") == "postgresql+psycopg2"
     # every connection field, the password above all, comes from the environment
     assert connection == {
@@ -35,6 +45,18 @@ def test_the_production_instance_is_the_development_one_with_its_storage_on_post
         "port": {"env": "ORDERS_PG_PORT"},
         "db_name": {"env": "ORDERS_PG_DB"},
     }
+
+
+def test_the_pooled_event_log_keeps_a_connection_and_stock_opens_one_per_write(monkeypatch):
+    from sqlalchemy.pool import NullPool
+
+    url = "postgresql+psycopg2://user:secret@127.0.0.1:1/db"  # never connected to
+    monkeypatch.setenv("ORDERS_PG_EVENT_LOG_POOL", "true")
+    pooled = PooledPostgresEventLogStorage(url, should_autocreate_tables=False)
+    assert not isinstance(pooled._engine.pool, NullPool)
+    monkeypatch.setenv("ORDERS_PG_EVENT_LOG_POOL", "false")
+    stock = PooledPostgresEventLogStorage(url, should_autocreate_tables=False)
+    assert isinstance(stock._engine.pool, NullPool)
 
 
 def test_the_workspace_loads_the_code_location_from_the_code_server_on_loopback():
