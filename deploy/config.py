@@ -149,6 +149,5 @@ class Deployment:
             "ORDERS_DAGSTER_UI_URL": env.get("ORDERS_DAGSTER_UI_URL") or self.webserver_url,
             # a run over many days materializes each day of an asset; PostgreSQL's event log
             # stores those as one insert when Dagster batches them (off unless set)
-            "DAGSTER_EVENT_BATCH_SIZE": env.get("DAGSTER_EVENT_BATCH_SIZE")
-            or EVENT_BATCH_SIZE,
+            "DAGSTER_EVENT_BATCH_SIZE": env.get("DAGSTER_EVENT_BATCH_SIZE") or EVENT_BATCH_SIZE,
         }
