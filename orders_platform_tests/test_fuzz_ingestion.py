@@ -215,9 +215,11 @@ def test_producer_lines_with_string_amounts_and_offsets_take_the_short_way():
         producer_shaped.replace('"12.50"', "12.5"),
         producer_shaped.replace("11:05:00+01:00", "11:05+0100"),
         producer_shaped.replace("T11:05:00", " 11:05:00.123456"),
+        # read exactly the short way, then refused by the decimals rule
+        producer_shaped.replace('"12.50"', "12.500"),
     ):
         assert re.fullmatch(PRODUCER_LINE_PATTERN, line, flags=re.ASCII), line
-    for amount in ("12.500", "012", "-0", " 12", "1e3", "12."):
+    for amount in ("012", "-0", " 12", "1e3", "12."):
         line = producer_shaped.replace('"12.50"', json.dumps(amount))
         assert not re.fullmatch(PRODUCER_LINE_PATTERN, line, flags=re.ASCII), line
 
@@ -269,3 +271,15 @@ def test_minus_zero_is_a_valid_amount():
 
 def test_an_empty_file_is_recorded_with_no_lines():
     assert ingest(b"") == ([], 0, 1)
+
+
+def test_a_third_decimal_a_double_would_drop_is_refused():
+    """Found by the fuzz test above: 20000000000000.001 read through a double is
+    20000000000000.0, which fits; read exactly, it has three decimals."""
+    producer_shaped = json.dumps(VALID, separators=(",", ":"))
+    lines = [
+        producer_shaped.replace('"12.50"', amount)
+        for amount in ("20000000000000.001", '"20000000000000.001"', "20000000000000.01")
+    ]
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
+    assert ingest("\n".join(lines).encode())[0] == ["invalid_amount", "invalid_amount", None]

@@ -22,6 +22,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from orders_platform.ingestion.contract import (
+    AMOUNT_READ_TYPE,
+    AMOUNT_TEXT_IN_PRODUCER_LINE,
     AMOUNT_TYPE,
     FIELDS,
     HISTORY_FOLDER,
@@ -78,10 +80,17 @@ def _fields(sql: Dialect) -> list[str]:
     general = (
         f"case when {sql.is_string('amount')}"
         f" then case when {sql.full_match(sql.text('amount'), NUMERIC_STRING_PATTERN)}"
-        f" then try_cast({sql.text('amount')} as decimal(38, 10)) end"
+        f" then try_cast({sql.text('amount')} as {AMOUNT_READ_TYPE}) end"
         f" when {sql.is_number('amount')} then {sql.number_as_decimal('amount')} end"
     )
-    shaped = f"cast({sql.shaped_text('amount')} as decimal(38, 10))"
+    # the JSON functions read a number through a double, exact below 10^12 at
+    # AMOUNT_READ_DECIMALS decimals; only a larger amount pays for reading its text
+    shaped = (
+        f"cast(case when try_cast({sql.shaped_text('amount')} as double) < 1e12"
+        f" then {sql.shaped_text('amount')}"
+        f" else {sql.extract('raw_line', AMOUNT_TEXT_IN_PRODUCER_LINE)} end"
+        f" as {AMOUNT_READ_TYPE})"
+    )
     columns.append(either(shaped, general, "amount_exact"))
     for field in ("order_placed_at", "event_time"):
         general = f"case when {sql.is_string(field)} then {sql.text(field)} end"

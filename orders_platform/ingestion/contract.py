@@ -45,6 +45,10 @@ REJECT_REASONS: dict[str, str] = {
 AMOUNT_DECIMALS = 2
 AMOUNT_INTEGER_DIGITS = 16
 AMOUNT_TYPE = f"decimal({AMOUNT_INTEGER_DIGITS + AMOUNT_DECIMALS}, {AMOUNT_DECIMALS})"
+# An amount is first read exactly at this scale, then judged against the rules above (a
+# reading with more decimals than AMOUNT_DECIMALS, or too large for AMOUNT_TYPE, is refused).
+AMOUNT_READ_DECIMALS = 10
+AMOUNT_READ_TYPE = f"decimal(38, {AMOUNT_READ_DECIMALS})"
 
 # An amount sent as a string must be a plain decimal numeral: an optional sign, ASCII digits,
 # an optional fraction; no spaces, exponents, digit separators, or point without digits on
@@ -67,14 +71,18 @@ TIMESTAMP_PATTERN = rf"^{_TIMESTAMP}$"
 
 # The shape of a line as the producers write it: the contract's fields in order and no
 # others, no whitespace between them, strings without escapes or control characters, the
-# amount a plain non-negative numeral within the amount's limits (as a JSON number or a
-# string), and the times as the contract's timestamps. Such a line is a JSON object whose
-# ids, status and amount keep their rules, so only its times are left to check: loaders read
-# it straight into typed columns instead of parsing it the general way (nearly every line
-# has this shape). A line of any other shape is judged the general way; the outcome is the
-# same. Every part is built from the rules above, so the shape cannot admit what they refuse.
+# amount a plain non-negative numeral (as a JSON number or a string), and the times as the
+# contract's timestamps. Such a line is a JSON object whose ids and status keep their rules,
+# so only its amount's decimals and limit and its times are left to check: loaders read it
+# straight into typed columns instead of parsing it the general way (nearly every line has
+# this shape). A line of any other shape is judged the general way; the outcome is the same.
+# Every part is built from the rules above, so the shape cannot admit what they refuse.
 _PLAIN_STRING = r'"[^"\\\x00-\x1f]+"'
-_PLAIN_AMOUNT = rf"(0|[1-9]\d{{0,{AMOUNT_INTEGER_DIGITS - 1}}})(\.\d{{1,{AMOUNT_DECIMALS}}})?"
+# The amount's shape admits what can be read exactly (up to AMOUNT_READ_DECIMALS decimals)
+# and leaves the decimals rule to the loader, which reads it as text
+# (AMOUNT_TEXT_IN_PRODUCER_LINE): an engine's JSON parser reads a number through a double,
+# which drops the third decimal of a large amount.
+_PLAIN_AMOUNT = rf"(0|[1-9]\d{{0,{AMOUNT_INTEGER_DIGITS - 1}}})(\.\d{{1,{AMOUNT_READ_DECIMALS}}})?"
 _SHAPE_OF: dict[str, str] = {
     "event_id": _PLAIN_STRING,
     "order_id": _PLAIN_STRING,
@@ -85,6 +93,10 @@ _SHAPE_OF: dict[str, str] = {
     "event_time": f'"{_TIMESTAMP}"',
 }
 PRODUCER_LINE_PATTERN = r"\{" + ",".join(f'"{f}":{_SHAPE_OF[f]}' for f in FIELDS) + r"\}"
+# The amount's text on a producer-shaped line (its first group), read exactly where a
+# double could not hold it (the engines' JSON functions give a number's value through one).
+# No string before it can hold a quote, so the first match is the amount's.
+AMOUNT_TEXT_IN_PRODUCER_LINE = rf'"amount":"?({_PLAIN_AMOUNT})'
 
 # How far in the future (relative to its arrival) an event_time may be before it is rejected.
 MAX_CLOCK_SKEW_HOURS = 24

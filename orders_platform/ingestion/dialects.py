@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from orders_platform.ingestion.contract import FIELDS
+from orders_platform.ingestion.contract import AMOUNT_READ_TYPE, FIELDS
 
 
 class Dialect(Protocol):
@@ -53,7 +53,7 @@ class Dialect(Protocol):
         ...
 
     def number_as_decimal(self, field: str) -> str:
-        """A JSON number field as decimal(38, 10), null when it does not fit."""
+        """A JSON number field as `contract.AMOUNT_READ_TYPE`, null when it does not fit."""
         ...
 
     def matches(self, text: str, pattern: str) -> str:
@@ -62,6 +62,10 @@ class Dialect(Protocol):
 
     def full_match(self, text: str, pattern: str) -> str:
         """All of `text` is a match of the regex `pattern` (a Python string)."""
+        ...
+
+    def extract(self, text: str, pattern: str) -> str:
+        """The first group of the first match of the regex `pattern` in `text`."""
         ...
 
     def to_timestamp(self, text: str) -> str:
@@ -162,13 +166,16 @@ class DuckDB:
         return f"{self._value(field)} ->> '$'"
 
     def number_as_decimal(self, field: str) -> str:
-        return f"try_cast({self._value(field)}::varchar as decimal(38, 10))"
+        return f"try_cast({self._value(field)}::varchar as {AMOUNT_READ_TYPE})"
 
     def matches(self, text: str, pattern: str) -> str:
         return f"regexp_matches({text}, {self.literal(pattern)})"
 
     def full_match(self, text: str, pattern: str) -> str:
         return f"regexp_full_match({text}, {self.literal(pattern)})"
+
+    def extract(self, text: str, pattern: str) -> str:
+        return f"regexp_extract({text}, {self.literal(pattern)}, 1)"
 
     def to_timestamp(self, text: str) -> str:
         # the session time zone is UTC: the instant, as a naive UTC timestamp
@@ -254,7 +261,7 @@ class SparkSQL:
         return f"variant_get(v, '$.{field}', 'string')"
 
     def number_as_decimal(self, field: str) -> str:
-        return f"try_variant_get(v, '$.{field}', 'decimal(38, 10)')"
+        return f"try_variant_get(v, '$.{field}', '{AMOUNT_READ_TYPE}')"
 
     def matches(self, text: str, pattern: str) -> str:
         return f"{text} rlike {self.literal(pattern)}"
@@ -263,6 +270,9 @@ class SparkSQL:
         # `\z`, not `$`: Java's `$` also matches before a final line terminator
         anchored = "^(?:" + pattern + r")\z"
         return f"{text} rlike {self.literal(anchored)}"
+
+    def extract(self, text: str, pattern: str) -> str:
+        return f"regexp_extract({text}, {self.literal(pattern)}, 1)"
 
     def to_timestamp(self, text: str) -> str:
         # the session time zone is UTC (resources.spark)
