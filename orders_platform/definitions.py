@@ -1,6 +1,10 @@
-"""The Dagster code location: `dagster dev -m orders_platform.definitions` loads `defs`."""
+"""The Dagster code location: `dagster dev -m orders_platform.definitions` loads `defs`.
 
-from dagster import AssetKey, Definitions, in_process_executor
+Every asset links to the Python that defines it (`with_source_code_references`, local paths:
+no repository URL is known here); a dbt model also links to its SQL file (the translator).
+"""
+
+from dagster import AssetKey, Definitions, in_process_executor, with_source_code_references
 
 from orders_platform.checks.freshness import yesterday_materialized_by_deadline
 from orders_platform.checks.lateness import remerge_window_covers_lateness
@@ -37,14 +41,16 @@ from orders_platform.transform.assets import (
 from orders_platform.transform.dbt_resource import OrdersDbtCliResource
 
 defs = Definitions(
-    assets=[
-        orders_landing,
-        landed_order_days,
-        orders_dbt_models,
-        orders_daily_dbt_models,
-        orders_lateness_dbt_models,
-        orders_history_dbt_models,
-    ],
+    assets=with_source_code_references(
+        [
+            orders_landing,
+            landed_order_days,
+            orders_dbt_models,
+            orders_daily_dbt_models,
+            orders_lateness_dbt_models,
+            orders_history_dbt_models,
+        ]
+    ),
     asset_checks=[
         yesterday_materialized_by_deadline,
         remerge_window_covers_lateness,

@@ -2,8 +2,8 @@
 
 The numbers are computed in dbt (order_lateness_daily, order_completeness_curve,
 order_lookback_recommendation); this module only reads them after dbt has exited, and turns
-them into materialization metadata the UI can plot, a Markdown completeness curve, and the
-shortfall sentence the coverage check and the demo print.
+them into materialization metadata the UI can plot, the completeness curve as a table, and
+the shortfall sentence the coverage check and the demo print.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from typing import Any
 import duckdb
 from dagster import MetadataValue
 
+from orders_platform.metadata import records_table
+
 LATENESS_TABLE = "order_lateness_daily"
 CURVE_TABLE = "order_completeness_curve"
 RECOMMENDATION_TABLE = "order_lookback_recommendation"
+# The completeness curve's points shown at most (one per distinct arrival age, in days).
+_CURVE_POINTS = 100
 
 
 @dataclass(frozen=True)
@@ -124,31 +128,23 @@ def read_curve(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
 
 
-def curve_markdown(curve: list[dict[str, Any]], recommendation: Recommendation) -> str:
-    """The curve as a Markdown table, the configured windows and the recommendation marked."""
+def marked_curve(
+    curve: list[dict[str, Any]], recommendation: Recommendation
+) -> list[dict[str, Any]]:
+    """The curve's points (shares known k days after the day; flat between the ages listed),
+    each with a note marking the configured windows and the recommended lookback."""
     marks = {
         recommendation.configured_lookback_days: "configured lookback",
         recommendation.remerge_window_days: "re-merge window",
     }
-    lines = [
-        f"Completeness over {recommendation.trailing_first_day}.."
-        f"{recommendation.trailing_last_day} (target {_percent(recommendation.target_share)}, "
-        f"recommended lookback **{recommendation.recommended_lookback_days} d**)",
-        "",
-        "| known k days after the day | events | net revenue | |",
-        "|---|---|---|---|",
-    ]
+    points = []
     for point in curve:
         age = point["arrival_age_days"]
         notes = [note for days, note in marks.items() if days == age]
         if age == recommendation.recommended_lookback_days:
-            notes.append("**recommended**")
-        lines.append(
-            f"| {age} | {_percent(point['events_known_share'])} | "
-            f"{_percent(point['net_revenue_known_share'])} | {', '.join(notes)} |"
-        )
-    lines.append("\n_The curve steps at the ages listed; between them it stays flat._")
-    return "\n".join(lines)
+            notes.append("recommended")
+        points.append({**point, "note": ", ".join(notes)})
+    return points
 
 
 _TRAILING_TOTALS = """
@@ -203,5 +199,10 @@ def lateness_metadata(conn: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "trailing_net_revenue_outside_remerge_window": MetadataValue.float(
             float(totals["net_revenue_outside_remerge_window"] or 0)
         ),
-        "completeness_curve": MetadataValue.md(curve_markdown(read_curve(conn), recommendation)),
+        "trailing_window": MetadataValue.text(
+            f"{recommendation.trailing_first_day}..{recommendation.trailing_last_day}"
+        ),
+        "completeness_curve": records_table(
+            marked_curve(read_curve(conn), recommendation), limit=_CURVE_POINTS
+        ),
     }

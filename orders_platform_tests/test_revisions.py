@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from dagster import TableMetadataValue
 
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import both_waves, on_time_wave
@@ -115,3 +116,9 @@ def test_a_failing_webhook_never_fails_the_run(late_landed_platform, monkeypatch
         if e.event_type_value == "ASSET_OBSERVATION"
     ]
     assert str(observation.metadata["notification"].value).startswith("not sent")
+    revisions = observation.metadata["revisions"]
+    assert isinstance(revisions, TableMetadataValue)
+    assert {r.data["order_date"] for r in revisions.records} == {
+        day.isoformat() for day in expected_changes()
+    }
+    assert observation.metadata["revised_days"].value == len(revisions.records)

@@ -19,7 +19,7 @@ from dagster import (
     asset_check,
 )
 
-from orders_platform.metadata import markdown_table
+from orders_platform.metadata import records_table
 
 _SCHEMA_KEY = "dagster/column_schema"
 _LOOKBACK = 1000
@@ -86,7 +86,8 @@ def build_schema_change_checks(asset_keys: Sequence[AssetKey]) -> list[AssetChec
             return AssetCheckResult(
                 passed=not changes,
                 severity=AssetCheckSeverity.WARN,
-                metadata={"changes": len(changes), "diff": markdown_table(changes)},
+                metadata={"changes": len(changes)}
+                | ({"diff": records_table(changes, limit=50)} if changes else {}),
             )
 
         return column_schema_unchanged

@@ -13,6 +13,7 @@ from orders_platform.ingestion.load_steps import LoadReport
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.nothing_lost import NOTHING_LOST, check_nothing_lost
 from orders_platform.ingestion.spark_schema import read_spark_tables
+from orders_platform.metadata import records_table
 from orders_platform.resources import LandingZoneResource, WarehouseResource
 from orders_platform.resources.warehouse import WRITER_POOL
 
@@ -62,9 +63,10 @@ def orders_landing(
             f"{report.rejected} line(s) quarantined in orders_rejected: "
             + ", ".join(f"{r}={n}" for r, n in sorted(report.rejected_by_reason.items()))
         )
-    reasons = "\n".join(
-        f"| {reason} | {count} |" for reason, count in sorted(report.rejected_by_reason.items())
-    )
+    reasons = [
+        {"reason": reason, "lines": count}
+        for reason, count in sorted(report.rejected_by_reason.items())
+    ]
     return MaterializeResult(
         check_results=[nothing_lost],
         metadata={
@@ -77,8 +79,6 @@ def orders_landing(
             "order_dates_touched": len(touched),
             "order_dates_touched_list": MetadataValue.text(", ".join(touched) or "none"),
             "event_ingested_at": MetadataValue.text(report.ingested_at.isoformat() + "Z"),
-            "rejected_by_reason": MetadataValue.md(
-                "| reason | lines |\n|---|---|\n" + reasons if reasons else "none"
-            ),
-        },
+        }
+        | ({"rejected_by_reason": records_table(reasons, limit=len(reasons))} if reasons else {}),
     )

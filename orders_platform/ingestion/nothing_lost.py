@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec
 
-from orders_platform.metadata import markdown_table
+from orders_platform.metadata import records_table
 
 NOTHING_LOST = AssetCheckSpec(
     name="every_landed_line_is_accounted_for",
@@ -74,7 +74,8 @@ def check_nothing_lost(conn: duckdb.DuckDBPyConnection) -> AssetCheckResult:
     }
     offending = [] if lines == loaded + rejected else files_that_do_not_add_up(conn)
     if offending:
-        metadata["files_that_do_not_add_up"] = markdown_table(offending)
+        metadata["files_that_do_not_add_up"] = records_table(offending)
+        metadata["files_that_do_not_add_up_count"] = len(offending)
     return AssetCheckResult(
         check_name=NOTHING_LOST.name,
         passed=not offending and lines == loaded + rejected,

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, MetadataValue
 
-from orders_platform.metadata import markdown_table
+from orders_platform.metadata import records_table
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.resources.revision_notifier import RevisionNotifier
 
@@ -167,7 +167,7 @@ class WebhookRevisionNotifier(RevisionNotifier):
                 "revised_days": len(revisions),
                 "revised_final_days": sum(bool(r["revised_final_day"]) for r in revisions),
                 "notification": delivery.detail,
-                "revisions": markdown_table(
+                "revisions": records_table(
                     [{k: v for k, v in r.items() if k != "revision_key"} for r in revisions],
                     limit=20,
                 ),

@@ -1,4 +1,5 @@
-"""Publish a finished dbt invocation to Dagster: per-partition checks, actual table schemas.
+"""Publish a finished dbt invocation to Dagster: per-partition checks, actual table schemas,
+row counts.
 
 This is how dbt's events become the dbt asset's Dagster events, so it lives in transform,
 beside the asset that yields them; `orders_platform.checks` holds the checks defined apart
@@ -16,8 +17,13 @@ the whole table, say) fails every partition of the run. A whole-table verdict is
 for each day on purpose: Dagster plans a check of a partitioned asset once per partition of
 the run, and a day whose planned check got no evaluation of its own shows it as skipped.
 
-This runs after the dbt process has exited, so reading the failure tables and the table
-schemas never contends with dbt for the DuckDB file lock.
+Each model's materialization carries the table's actual column types with the column
+descriptions of its dbt YAML (`dagster/column_schema`) and its row count per day of the run
+(`orders_platform.transform.row_counts`). A failing test's stored rows go out as a table
+(`failures`, or `failing_day` on the day a row names).
+
+This runs after the dbt process has exited, so reading the failure tables, the table
+schemas and the row counts never contends with dbt for the DuckDB file lock.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from dagster import (
 )
 
 from orders_platform.dagster_internals import AssetCheckEvaluationTargetMaterializationData
-from orders_platform.metadata import markdown_table, plain
+from orders_platform.metadata import plain, records_table
+from orders_platform.transform.row_counts import row_count_metadata
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_FAILURE_ROWS = 1000
@@ -75,7 +82,7 @@ def stored_failures(
 
 def _day_metadata(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: plain(value) for name, value in row.items() if name != "order_date"} | {
-        "failing_day": markdown_table([row])
+        "failing_day": records_table([row])
     }
 
 
@@ -126,7 +133,7 @@ def per_partition_evaluations(
         plain(row["order_date"]): row for row in failures if row.get("order_date") is not None
     }
     if result.passed or not failing_days:
-        extra = {} if result.passed else {"failures": markdown_table(list(failures))}
+        extra = {} if result.passed else {"failures": records_table(failures)}
         for key in partition_keys:
             yield evaluation(key, result.passed, extra)
         return
@@ -179,14 +186,33 @@ def latest_materializations(
     return target_for
 
 
-def actual_table_schema(conn: duckdb.DuckDBPyConnection, table: str) -> TableSchema:
-    """Column names and types as the warehouse has them (not as the YAML declares them)."""
+def column_descriptions(node: Mapping[str, Any]) -> dict[str, str]:
+    """The descriptions a model's YAML gives its columns, by column name."""
+    return {
+        name.lower(): column["description"]
+        for name, column in node.get("columns", {}).items()
+        if column.get("description")
+    }
+
+
+def actual_table_schema(
+    conn: duckdb.DuckDBPyConnection, table: str, descriptions: Mapping[str, str] | None = None
+) -> TableSchema:
+    """Column names and types as the warehouse has them (not as the YAML declares them),
+    each with its description from the YAML: the materialization's schema replaces the
+    definition's in the UI, so it carries both."""
     rows = conn.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_schema = current_schema() and table_name = ? order by ordinal_position",
         [table],
     ).fetchall()
-    return TableSchema(columns=[TableColumn(name, data_type.lower()) for name, data_type in rows])
+    described = descriptions or {}
+    return TableSchema(
+        columns=[
+            TableColumn(name, data_type.lower(), description=described.get(name.lower()))
+            for name, data_type in rows
+        ]
+    )
 
 
 def publish(
@@ -202,15 +228,24 @@ def publish(
     targets: dict[AssetKey, TargetFor] = {}
     for event in events:
         if isinstance(event, Output):
-            table = context.assets_def.keys_by_output_name[event.output_name].path[-1]
+            asset_key = context.assets_def.keys_by_output_name[event.output_name]
+            table = asset_key.path[-1]
             node = _node(manifest, event)
+            schema = actual_table_schema(conn, table, column_descriptions(node))
+            counts, counts_by_day = row_count_metadata(
+                conn, node, _quoted(table), schema, partition_keys
+            )
+            # one Output, one materialization per day: each day gets its own count this way
+            for day, day_metadata in counts_by_day.items():
+                context.add_asset_metadata(day_metadata, asset_key=asset_key, partition_key=day)
             extra = model_metadata.get(table)
             yield Output(
                 value=event.value,
                 output_name=event.output_name,
                 metadata={
                     **event.metadata,
-                    "dagster/column_schema": actual_table_schema(conn, table),
+                    "dagster/column_schema": schema,
+                    **counts,
                     **(extra(conn) if extra else {}),
                 },
                 data_version=_view_data_version(node),

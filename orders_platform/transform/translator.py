@@ -7,15 +7,22 @@ changes: that is how late data marks exactly the affected days stale and heals t
 lateness reports (folder `lateness`) and the order history (folder `history`) follow the
 marts they read (`after_the_marts`): requested once the marts are updated, in runs of their
 own, so a re-merge never waits for them.
+
+What the UI shows of the dbt project comes from it too: each asset's owner is the dbt
+`meta.owner` of its model (set for the whole project in dbt_project.yml), its code reference
+is the model's SQL file (`enable_code_references`: a local path, as no repository URL is
+known here), and its definition's column schema carries the column descriptions of the
+model's YAML (dagster-dbt's default metadata; each materialization repeats them beside the
+table's actual types, `transform.dbt_results`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dagster import AssetCheckSpec, AssetDep, AssetKey, AssetSelection, AssetSpec
-from dagster_dbt import DagsterDbtTranslator, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
 from orders_platform.ingestion.landed_days import LANDED_ORDER_DAYS
 from orders_platform.partitions import daily_partitions
@@ -26,6 +33,17 @@ AFTER_THE_MARTS = after_the_marts(AssetSelection.groups(*FOLLOWER_GROUPS))
 
 
 class OrdersDbtTranslator(DagsterDbtTranslator):
+    def __init__(self, settings: DagsterDbtTranslatorSettings | None = None) -> None:
+        super().__init__(settings or DagsterDbtTranslatorSettings(enable_code_references=True))
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        """dbt's `meta.owner` (one owner or a list), else dagster-dbt's own rules
+        (`meta.dagster.owners`, the dbt group's owner)."""
+        owner = dbt_resource_props.get("meta", {}).get("owner")
+        if not owner:
+            return super().get_owners(dbt_resource_props)
+        return [owner] if isinstance(owner, str) else list(owner)
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
         return AssetKey(dbt_resource_props["name"])
 
