@@ -6,7 +6,7 @@ import subprocess
 import sys
 from datetime import date
 
-from orders_platform.bench.floor import floor_remerge
+from benchmarks.floor import floor_remerge
 from orders_platform.settings import REPO_ROOT
 from orders_platform_tests.tables import table_contents
 
@@ -44,7 +44,7 @@ def test_the_benchmark_reports_every_figure_at_smoke_size(tmp_path):
         [
             sys.executable,
             "-m",
-            "orders_platform.bench",
+            "benchmarks",
             "--days",
             "2",
             "--events-per-day",

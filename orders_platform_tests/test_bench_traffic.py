@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from orders_platform.bench.volume import Generated, arrival_day, write_arrival_files
+from benchmarks.volume import Generated, arrival_day, write_arrival_files
 from orders_platform.ingestion.contract import PRODUCER_LINE_PATTERN, STATUSES
 from orders_platform.synthetic.traffic import MALFORMED_KINDS, TrafficSpec
 

@@ -1,4 +1,4 @@
-"""`make bench` / `python -m orders_platform.bench`: measure the platform at real volume.
+"""`make bench` / `python -m benchmarks`: measure the platform at real volume.
 
 Options come from flags or the environment (flags win): BENCH_DAYS (30),
 BENCH_EVENTS_PER_DAY (650000), BENCH_HISTORY_DAYS (180), BENCH_REPEATS (3), BENCH_DIR
@@ -16,10 +16,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.child import Bench
+from benchmarks.dagster_dev import platform_env
+from benchmarks.report import Row, machine, med, render_text, write
 from orders_platform import settings
-from orders_platform.bench.child import Bench
-from orders_platform.bench.dagster_dev import platform_env
-from orders_platform.bench.report import Row, machine, med, render_text, write
 
 GB = 1024**3
 
@@ -284,7 +284,7 @@ def main() -> int:
         "DBT_TARGET_PATH": str(root / "dbt_target"),
     }
     load_start = machine()["load_average"]
-    command = "python -m orders_platform.bench " + shlex.join(sys.argv[1:])
+    command = "python -m benchmarks " + shlex.join(sys.argv[1:])
     print(f"machine: {machine()}")
 
     end_date = datetime.now(UTC).date() - timedelta(days=1)

@@ -1,4 +1,4 @@
-"""The measured steps, each run in its own child process: `python -m orders_platform.bench.steps`.
+"""The measured steps, each run in its own child process: `python -m benchmarks.steps`.
 
 A child reads its paths from the environment the parent sets (ORDERS_WAREHOUSE,
 ORDERS_LANDING_DIR, DAGSTER_HOME, ...), exactly like a Dagster run worker, and writes its
@@ -38,7 +38,7 @@ def _instance():
 
 def ingest(outbox: str, files: list[str]) -> dict[str, Any]:
     """Land each arrival-day file and load it as arriving at the end of its day."""
-    from orders_platform.bench.volume import arrival_day
+    from benchmarks.volume import arrival_day
     from orders_platform.ingestion.landed_days import record_day_versions
     from orders_platform.ingestion.loader import load_new_files
 
@@ -153,7 +153,7 @@ def dagster_run(job: str, first: str | None = None, last: str | None = None) -> 
 
 def floor(copy: str, first: str, last: str, repeats: int) -> dict[str, Any]:
     """The hand-written re-merge of [first, last], `repeats` times, on a copy of the warehouse."""
-    from orders_platform.bench.floor import floor_remerge
+    from benchmarks.floor import floor_remerge
 
     start, end = date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1)
     seconds = []
@@ -236,7 +236,7 @@ def extend(generated_days: int, history_days: int) -> dict[str, Any]:
     """Grow the history to `history_days` by SQL copies, and tell Dagster the marts exist."""
     from dagster import AssetKey, AssetMaterialization
 
-    from orders_platform.bench.volume import extend_history
+    from benchmarks.volume import extend_history
     from orders_platform.ingestion.landed_days import publish_versions
     from orders_platform.transform.assets import orders_daily_dbt_models
 

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.volume import Generated, write_arrival_files
 from orders_platform import settings
-from orders_platform.bench.volume import Generated, write_arrival_files
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Bench:
         logs = self.root / "logs"
         logs.mkdir(exist_ok=True)
         output = logs / f"{label}.json"
-        command = [sys.executable, "-m", "orders_platform.bench.steps", name, str(output)]
+        command = [sys.executable, "-m", "benchmarks.steps", name, str(output)]
         started = time.perf_counter()
         with (logs / f"{label}.log").open("w") as log:
             child = subprocess.Popen(

@@ -1,11 +1,11 @@
-"""`python -m orders_platform.bench.engines`: the same small traffic on DuckDB and on Spark.
+"""`python -m benchmarks.engines`: the same small traffic on DuckDB and on Spark.
 
 `make bench` runs it after the main benchmark. Spark's costs are start-up costs at any size
 a laptop holds (a JVM, a Hive metastore, a dbt-spark session per dbt invocation), so the
 comparison uses a small size (BENCH_COMPARE_DAYS, BENCH_COMPARE_EVENTS_PER_DAY) and every
 step is the same Dagster job on both engines: landing to staging (`ingest_orders_job`),
 the first merge of every day, one daily partition run and the re-merge window, each in a
-fresh child process (`orders_platform.bench.steps`), as in the main benchmark.
+fresh child process (`benchmarks.steps`), as in the main benchmark.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from benchmarks.child import Bench
+from benchmarks.report import Row, machine, med, render_markdown, render_text
+from benchmarks.volume import write_arrival_files
 from orders_platform import settings
-from orders_platform.bench.child import Bench
-from orders_platform.bench.report import Row, machine, med, render_markdown, render_text
-from orders_platform.bench.volume import write_arrival_files
 
 ENGINES = ("duckdb", "spark")
 
@@ -131,7 +131,7 @@ def main() -> int:
         print(f"{engine}: measured")
     rows = comparison_rows(options.days, measured)
     context = {
-        "command": "python -m orders_platform.bench.engines " + shlex.join(sys.argv[1:]),
+        "command": "python -m benchmarks.engines " + shlex.join(sys.argv[1:]),
         "machine": machine(),
         "load_start": load_start,
         "repeats": options.repeats,
