@@ -4,8 +4,8 @@
 a laptop holds (a JVM, a Hive metastore, a dbt-spark session per dbt invocation), so the
 comparison uses a small size (BENCH_COMPARE_DAYS, BENCH_COMPARE_EVENTS_PER_DAY) and every
 step is the same Dagster job on both engines: landing to staging (`ingest_orders_job`),
-the first merge of every day, one daily partition run and the re-merge window, each in a
-fresh child process (`benchmarks.steps`), as in the main benchmark.
+the first merge of every day, one daily partition run and the re-merge window, each a run in
+a fresh `dagster` process (`benchmarks.runs`), as in the main benchmark.
 """
 
 from __future__ import annotations
@@ -62,21 +62,15 @@ def measure_engine(
     (root / "dagster_home").mkdir(parents=True)
     shutil.copytree(outbox, root / "landing")
     bench = Bench(root=root, repeats=repeats, env=_engine_env(root, engine))
-    ingest = bench.step("ingest", "dagster_run", job="ingest_orders_job")
-    bench.step("initial-merge", "dagster_run", job="orders_daily_job", first=first, last=last)
-    daily = [
-        bench.step(f"daily-{i}", "dagster_run", job="orders_daily_job", first=last, last=last)
-        for i in range(repeats)
-    ]
-    remerge = [
-        bench.step(f"remerge-{i}", "dagster_run", job="orders_daily_job", first=first, last=last)
-        for i in range(repeats)
-    ]
+    ingest = bench.run("ingest", "ingest_orders_job")
+    bench.run("full-build", "orders_daily_job", first, last)
+    daily = [bench.run(f"daily-{i}", "orders_daily_job", last, last) for i in range(repeats)]
+    remerge = [bench.run(f"remerge-{i}", "orders_daily_job", first, last) for i in range(repeats)]
     return {
-        "ingest_job": ingest["run_wall"],
-        "daily_wall": med([d["run_wall"] for d in daily]),
+        "ingest_job": ingest["process_wall"],
+        "daily_wall": med([d["process_wall"] for d in daily]),
         "daily_dbt": med([d["dbt_elapsed"] for d in daily]),
-        "remerge_wall": med([d["run_wall"] for d in remerge]),
+        "remerge_wall": med([d["process_wall"] for d in remerge]),
         "remerge_sql": med([d["merge_sql"] for d in remerge]),
         "peak_rss_gb": max(bench.peak_rss.values()) / 1024**3,
         "samples": bench.samples,
@@ -86,10 +80,10 @@ def measure_engine(
 def comparison_rows(days: int, measured: dict[str, dict[str, Any]]) -> list[Row]:
     """One row per engine and figure, then Spark's cost relative to DuckDB's."""
     labels = {
-        "ingest_job": ("landing to staging (ingest_orders_job), end to end", "s"),
-        "daily_wall": ("daily partition run, end to end", "s"),
+        "ingest_job": ("landing to staging (ingest_orders_job), its process", "s"),
+        "daily_wall": ("daily partition run, its process", "s"),
         "daily_dbt": ("  of which dbt's own work", "s"),
-        "remerge_wall": (f"{days}-day re-merge, one run, end to end", "s"),
+        "remerge_wall": (f"{days}-day re-merge, one run, its process", "s"),
         "remerge_sql": (f"{days}-day re-merge, its SQL (fct_orders + revenue_daily)", "s"),
         "peak_rss_gb": ("peak RSS, heaviest step", "GB"),
     }
@@ -143,7 +137,7 @@ def main() -> int:
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "engines.md").write_text(render_markdown(rows, context))
-    document = {**context, "rows": [row.__dict__ for row in rows], "measured": measured}
+    document = {**context, "rows": [row.as_dict() for row in rows], "measured": measured}
     (out_dir / "engines.json").write_text(json.dumps(document, indent=2, default=str))
     print(render_text(rows))
     print(f"written: {out_dir / 'engines.md'}, {out_dir / 'engines.json'}")
