@@ -131,6 +131,7 @@ def _rows(
             f"ingestion: {ingest['files']} files in one run, events/s of its process",
             rate,
             "events/s",
+            floor=ingest["floor_rate"],
             limit=INGEST_RATE,
             at_least=True,
         ),
@@ -290,10 +291,20 @@ def _measure_ingestion(bench: Bench, root: Path) -> dict[str, Any]:
     with connect_warehouse(own / "warehouse.duckdb", read_only=True) as conn:
         (events,) = conn.execute("select count(*) from orders_landing").fetchone()
     files = len(list((own / "landing").glob(LANDING_FILE_GLOB)))
+    floor = bench.step(
+        "ingestion-floor",
+        "floor_ingest",
+        warehouse=str(own / "floor.duckdb"),
+        landing=str(own / "landing"),
+    )
     # its Dagster home stays with the bench's (its run is reported); the data goes
     (own / "warehouse.duckdb").unlink()
     shutil.rmtree(own / "landing")
-    return measured | {"events": events, "files": files}
+    return measured | {
+        "events": events,
+        "files": files,
+        "floor_rate": floor["loaded"] / floor["seconds"],
+    }
 
 
 def _breakdown_columns(ingest: dict, base: dict, window_days: int) -> list[BreakdownColumn]:

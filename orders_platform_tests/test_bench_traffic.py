@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.floor import floor_ingest
 from benchmarks.volume import Generated, TrafficShape, file_name, write_arrival_files
 from orders_platform.ingestion.contract import STATUSES
 from orders_platform.ingestion.loader import load_new_files
@@ -304,3 +305,20 @@ def test_every_line_meets_the_outcome_the_contract_gives_it(traffic, tmp_path):
             )
         expected[(file, number)] = REASON_OF[kind]
     assert rejected == expected
+
+
+def test_the_ingestion_floor_gives_the_loaders_outcome(traffic, tmp_path):
+    # the floor's ingestion does the contract's work on this traffic, so its rate compares
+    outbox = traffic.generated.files[0].parent
+    with connect_warehouse(tmp_path / "loader.duckdb") as conn:
+        report = load_new_files(conn, outbox, ingested_at=traffic.generated.now)
+    with connect_warehouse(tmp_path / "floor.duckdb") as conn:
+        loaded, rejected = floor_ingest(conn, [str(path) for path in traffic.generated.files])
+        reasons = dict(
+            conn.execute(
+                "select reason, count(*) from floor_landing where reason is not null group by 1"
+            ).fetchall()
+        )
+        (retries,) = conn.execute("select count(*) from floor_landing where is_retry").fetchone()
+    assert (loaded, rejected, retries) == (report.loaded, report.rejected, report.retries)
+    assert reasons == dict(report.rejected_by_reason)
