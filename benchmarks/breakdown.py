@@ -10,7 +10,7 @@ from benchmarks.runs import PHASES
 
 # How the bare `python -c` timings (`runs.bare_costs`) read in the table.
 BARE_LABELS = {
-    "interpreter": "  of which: interpreter start (python -c pass)",
+    "interpreter": "  of which: interpreter start and exit (python -c pass)",
     "imports": "  of which: import dagster, dagster_dbt",
     "definitions": "  of which: load orders_platform.definitions and the manifest",
 }
@@ -49,6 +49,12 @@ def render_breakdown(columns: list[BreakdownColumn], bare: dict[str, float]) -> 
                 f"| {BARE_LABELS[name]} | " + " | ".join(f"{seconds:.2f}" for _ in columns) + " |"
                 for name, seconds in bare.items()
             ]
+            rest = [c.phase(key) - sum(bare.values()) for c in columns]
+            out.append(
+                "|   of which: the rest (the dagster CLI, the instance, creating the run) | "
+                + " | ".join(f"{seconds:.2f}" for seconds in rest)
+                + " |"
+            )
     sums = [sum(c.phase(key) for key in PHASES) for c in columns]
     out.append("| sum of the phases | " + " | ".join(f"{s:.2f}" for s in sums) + " |")
     out.append(

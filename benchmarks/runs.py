@@ -203,31 +203,39 @@ def breakdown(home: Path, launched: Launched, dbt_target: Path) -> dict[str, Any
     return measured | {"phases": phases}
 
 
-# What every run's process pays before its own work, measured on bare interpreters.
-BARE_COMMANDS: dict[str, str] = {
-    "interpreter": "pass",
-    "imports": "import dagster, dagster_dbt",
-    "definitions": "import orders_platform.definitions",
-}
+# What every run's process pays before its own work, on bare interpreters: the libraries'
+# imports, then the definitions (which load the dbt manifest), timed inside one process.
+_TIME_IMPORTS = """
+import json, time
+started = time.perf_counter()
+import dagster, dagster_dbt
+imported = time.perf_counter()
+import orders_platform.definitions
+print(json.dumps([imported - started, time.perf_counter() - imported]))
+"""
 
 
 def bare_costs(env: Mapping[str, str], repeats: int) -> dict[str, float]:
-    """Medians of `python -c` for each of `BARE_COMMANDS`, then each one's own share:
-    interpreter start, the libraries' imports after it, loading the definitions and the
-    dbt manifest after those."""
-    seconds = {}
-    for name, code in BARE_COMMANDS.items():
-        walls = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], env=dict(env), cwd=REPO_ROOT, check=True)
-            walls.append(time.perf_counter() - started)
-        seconds[name] = float(median(walls))
-    return {
-        "interpreter": seconds["interpreter"],
-        "imports": seconds["imports"] - seconds["interpreter"],
-        "definitions": seconds["definitions"] - seconds["imports"],
-    }
+    """Medians over `repeats` bare processes: the interpreter's start and exit
+    (`python -c pass`), `import dagster, dagster_dbt`, then loading
+    `orders_platform.definitions` and the manifest."""
+    samples: dict[str, list[float]] = {"interpreter": [], "imports": [], "definitions": []}
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], env=dict(env), cwd=REPO_ROOT, check=True)
+        samples["interpreter"].append(time.perf_counter() - started)
+        timed = subprocess.run(
+            [sys.executable, "-c", _TIME_IMPORTS],
+            env=dict(env),
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        imports, definitions = json.loads(timed.stdout.splitlines()[-1])
+        samples["imports"].append(imports)
+        samples["definitions"].append(definitions)
+    return {name: float(median(values)) for name, values in samples.items()}
 
 
 def dbt_target(env: Mapping[str, str]) -> Path:
