@@ -51,7 +51,7 @@ def render_breakdown(columns: list[BreakdownColumn], bare: dict[str, float]) -> 
             ]
             rest = [c.phase(key) - sum(bare.values()) for c in columns]
             out.append(
-                "|   of which: the rest (the dagster CLI, the instance, creating the run) | "
+                "|   of which: the rest (the dagster CLI, the code location through it, the instance) | "
                 + " | ".join(f"{seconds:.2f}" for seconds in rest)
                 + " |"
             )
