@@ -51,9 +51,8 @@ def render_breakdown(columns: list[BreakdownColumn], bare: dict[str, float]) -> 
             ]
             rest = [c.phase(key) - sum(bare.values()) for c in columns]
             out.append(
-                "|   of which: the rest (the dagster CLI, the code location through it, the instance) | "
-                + " | ".join(f"{seconds:.2f}" for seconds in rest)
-                + " |"
+                "|   of which: the rest (the dagster CLI, the code location through it, "
+                "the instance) | " + " | ".join(f"{seconds:.2f}" for seconds in rest) + " |"
             )
     sums = [sum(c.phase(key) for key in PHASES) for c in columns]
     out.append("| sum of the phases | " + " | ".join(f"{s:.2f}" for s in sums) + " |")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -43,39 +43,55 @@ class TrafficShape:
     """The traffic's shape: each field is a flag (`--late-share`) and a BENCH_ variable
     (BENCH_LATE_SHARE); flags win. Defaults: the traffic of production (issue 29)."""
 
-    # events landing on a later UTC day than they happened, all told
-    late_share: float = 0.117
-    # events landing 15-25 days late (part of `late_share`): past the nightly 14-day re-merge
-    weeks_late_share: float = 0.009
-    # events sent twice, byte for byte, the copy a little later
-    retry_share: float = 0.02
-    # snapshots per order: 1 to this many, evenly (4: 2.5 on average)
-    max_snapshots: int = 4
-    # orders a later snapshot re-dates to the day before or after
-    redate_share: float = 0.003
-    # lines whose amount is a numeric string ("43.10") instead of a JSON number
-    string_amount_share: float = 0.5
-    # lines broken in one of `MALFORMED_KINDS`
-    malformed_share: float = 0.002
-    # hours of arrivals per landing file (24: one file per arrival day)
-    file_hours: int = 1
+    late_share: float = field(
+        default=0.117,
+        metadata={"help": "events landing on a later UTC day than they happened, all told"},
+    )
+    weeks_late_share: float = field(
+        default=0.009,
+        metadata={
+            "help": "events landing 15-25 days late, past the nightly 14-day re-merge "
+            "(part of --late-share; the rest land 1-14 days late)"
+        },
+    )
+    retry_share: float = field(
+        default=0.02, metadata={"help": "events sent twice, byte for byte, a little later"}
+    )
+    max_snapshots: int = field(
+        default=4, metadata={"help": "snapshots per order: 1 to this many, evenly (4: 2.5)"}
+    )
+    redate_share: float = field(
+        default=0.003,
+        metadata={"help": "orders a later snapshot re-dates to the day before or after"},
+    )
+    string_amount_share: float = field(
+        default=0.5,
+        metadata={"help": 'lines whose amount is a numeric string ("43.10"), not a number'},
+    )
+    malformed_share: float = field(
+        default=0.002, metadata={"help": "lines broken in one of the generator's five ways"}
+    )
+    file_hours: int = field(
+        default=1,
+        metadata={"help": "hours of arrivals per landing file (24: one file per day)"},
+    )
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        for field in fields(cls):
+        for option in fields(cls):
             parser.add_argument(
-                "--" + field.name.replace("_", "-"),
-                type=int if field.type == "int" else float,
-                default=os.environ.get(f"BENCH_{field.name.upper()}", field.default),
-                help=f"traffic shape (BENCH_{field.name.upper()}, default {field.default})",
+                "--" + option.name.replace("_", "-"),
+                type=int if option.type == "int" else float,
+                default=os.environ.get(f"BENCH_{option.name.upper()}", option.default),
+                help=f"{option.metadata['help']} (BENCH_{option.name.upper()}, {option.default})",
             )
 
     @classmethod
     def from_options(cls, options: argparse.Namespace) -> TrafficShape:
-        return cls(**{field.name: getattr(options, field.name) for field in fields(cls)})
+        return cls(**{option.name: getattr(options, option.name) for option in fields(cls)})
 
     def describe(self) -> str:
-        return ", ".join(f"{field.name} {getattr(self, field.name)}" for field in fields(self))
+        return ", ".join(f"{option.name} {getattr(self, option.name)}" for option in fields(self))
 
     def lines_per_order(self) -> float:
         """Lines one order sends on average: its snapshots, a re-date's extra snapshot, the
