@@ -41,9 +41,14 @@ GB = 1024**3
 def _options() -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--days", type=int, default=int(env("BENCH_DAYS", 30)))
     parser.add_argument(
-        "--events-per-day", type=int, default=int(env("BENCH_EVENTS_PER_DAY", 650_000))
+        "--days", type=int, default=int(env("BENCH_DAYS", 30)), help="days of generated traffic"
+    )
+    parser.add_argument(
+        "--events-per-day",
+        type=int,
+        default=int(env("BENCH_EVENTS_PER_DAY", 650_000)),
+        help="generated lines per day",
     )
     parser.add_argument(
         "--history-days",
@@ -51,8 +56,18 @@ def _options() -> argparse.Namespace:
         default=int(env("BENCH_HISTORY_DAYS", 180)),
         help="the longer history the runs are measured at again (0: skip)",
     )
-    parser.add_argument("--repeats", type=int, default=int(env("BENCH_REPEATS", 3)))
-    parser.add_argument("--dir", type=Path, default=Path(env("BENCH_DIR", "data/bench")))
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=int(env("BENCH_REPEATS", 3)),
+        help="runs of the one-partition run, the re-merge and its floor (medians reported)",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(env("BENCH_DIR", "data/bench")),
+        help="where results.md and results.json are written",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and logs")
     TrafficShape.add_arguments(parser)
     return parser.parse_args()
