@@ -106,9 +106,9 @@ def _measure_history(
     full_build: bool = False,
 ) -> dict[str, Any]:
     """At one history: the daily run, the window re-merge and their floor, the full build
-    (with `full_build`; else `Bench.build` measured it) and its floor, a full refresh,
-    late-data detection, and with `reports` the runs automation starts after a re-merge
-    (lateness, history), once each: they block nothing."""
+    (with `full_build`; else `Bench.build` measured it) and its floor, late-data detection;
+    with `reports`, also the runs automation starts after a re-merge (lateness, history),
+    once each as they block nothing, and a full refresh."""
     r = bench.repeats
     daily = _runs(bench, f"{tag}-daily", "orders_daily_job", end, end, r)
     remerge = _runs(bench, f"{tag}-remerge", "orders_daily_job", *window, r)
@@ -126,14 +126,16 @@ def _measure_history(
         f"{tag}-full-floor", "floor", copy=str(copy), first=full[0], last=full[1], repeats=1
     )
     copy.unlink()
-    copy = bench.copy_warehouse("full-refresh.duckdb")
-    refresh = bench.step(f"{tag}-full-refresh", "full_refresh", copy=str(copy))
-    copy.unlink()
+    if reports:
+        copy = bench.copy_warehouse("full-refresh.duckdb")
+        measured["full_refresh_sql"] = bench.step(
+            f"{tag}-full-refresh", "full_refresh", copy=str(copy)
+        )["merge_sql"]
+        copy.unlink()
     detect = bench.step(f"{tag}-detect", "detect", ticks=r + 1, late_day=window[0])
     return measured | {
         "floor": med(floor["seconds"]),
         "full_floor": med(full_floor["seconds"]),
-        "full_refresh_sql": refresh["merge_sql"],
         # the first tick has no sensor cursor (a fresh sensor); later ticks are the steady state
         "detect_tick": med(
             [o + e for o, e in zip(detect["observe"][1:], detect["evaluate"][1:], strict=True)]
