@@ -8,7 +8,7 @@ from typing import Any
 
 from benchmarks.runs import PHASES
 
-# How the bare `python -c` timings (`runs.bare_costs`) read in the table.
+# How the bare-process timings (`runs.bare_costs`) read in the table.
 BARE_LABELS = {
     "interpreter": "  of which: interpreter start and exit (python -c pass)",
     "imports": "  of which: import dagster, dagster_dbt",
@@ -37,7 +37,7 @@ def render_breakdown(columns: list[BreakdownColumn], bare: dict[str, float]) -> 
     out = [
         "",
         "Where each run's time went (seconds, medians; from each run's event log and dbt's "
-        "artifacts; the `of which` rows are bare `python -c` processes timed apart):",
+        "artifacts; the `of which` rows are bare `python` processes timed apart, medians):",
         "",
         "| phase | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
