@@ -14,7 +14,8 @@ PORT ?= 3000
 # pytest-xdist workers for `make test` (one per core here)
 TEST_WORKERS ?= 2
 
-.PHONY: install manifest demo test test-fast lint e2e dev bench bench-heal clean test-spark install-spark
+.PHONY: install manifest demo test test-fast lint e2e dev bench bench-heal clean test-spark install-spark \
+	prod-up prod-down prod-status prod-reload prod-backup prod-restore test-prod
 
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +35,8 @@ demo: $(MANIFEST)
 	$(BIN)/python -m orders_platform.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check orders_platform orders_platform_tests benchmarks
-	$(BIN)/ruff format --check orders_platform orders_platform_tests benchmarks
+	$(BIN)/ruff check orders_platform orders_platform_tests deploy benchmarks
+	$(BIN)/ruff format --check orders_platform orders_platform_tests deploy benchmarks
 	mkdir -p data && ORDERS_WAREHOUSE=$(CURDIR)/data/.lint.duckdb $(BIN)/sqlfluff lint dbt/models
 
 test: $(MANIFEST) lint
@@ -43,7 +44,7 @@ test: $(MANIFEST) lint
 
 # The developers' inner loop: no lint, none of the `slow` end-to-end tests. CI runs `make test`.
 test-fast: $(MANIFEST)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not spark"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow and not browser and not spark and not postgres"
 
 # ORDERS_ENGINE=spark: Java 17+ (scripts/install-java installs Debian's JRE when it can) and
 # the `spark` extra, then the tests with pytest marker `spark` (the late-event fixture and the
@@ -90,6 +91,43 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 dev: $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster instance concurrency set duckdb_writer 1
 	$(BIN)/dagster dev -m orders_platform.definitions -h $(HOST) -p $(PORT)
+
+# The production deployment on this machine (docs/operations.md): PostgreSQL (Debian's package,
+# scripts/install-postgres installs it when missing) holding the Dagster instance, then a code
+# server, the webserver and the daemon as separate processes, all on 127.0.0.1, with logs and
+# pid files under ORDERS_PROD_DIR (data/prod). Ports: ORDERS_PG_PORT (5433),
+# ORDERS_CODE_SERVER_PORT (4266), ORDERS_WEBSERVER_PORT (3000).
+prod-up: $(MANIFEST)
+	scripts/install-postgres
+	$(BIN)/python -m deploy up
+
+# Refused while runs are in progress (they would end with the code server); FORCE=1 ends
+# them and marks them failed.
+prod-down: $(STAMP)
+	$(BIN)/python -m deploy down $(if $(FORCE),--force)
+
+prod-status: $(STAMP)
+	$(BIN)/python -m deploy status
+
+# After a code change or a dbt change (the manifest is re-parsed first): only the code server
+# restarts; PostgreSQL, the webserver and the daemon keep running.
+prod-reload: $(MANIFEST)
+	$(BIN)/python -m deploy reload $(if $(FORCE),--force)
+
+# Dagster's database (pg_dump) and the warehouse, copied while no run writes it, into
+# $(ORDERS_PROD_DIR)/backups/<UTC time>/ (docs/operations.md#back-up-and-restore).
+prod-backup: $(STAMP)
+	$(BIN)/python -m deploy backup
+
+# After `make prod-down`: BACKUP=data/prod/backups/<time> back in place, then the deployment up.
+prod-restore: $(STAMP)
+	$(BIN)/python -m deploy restore $(BACKUP)
+
+# The late-file scenario against a deployment of its own on PostgreSQL (pytest marker
+# `postgres`; not part of `make test`, CI runs it after).
+test-prod: $(MANIFEST)
+	scripts/install-postgres
+	$(BIN)/python -m pytest -m postgres
 
 clean:
 	rm -rf $(VENV) dbt/target dbt/logs .dagster_home data/demo e2e-artifacts

@@ -20,6 +20,12 @@ setup(
         "dagster-webserver==1.13.27",
         "dagster-dbt==0.29.27",
         "dagster-duckdb==0.29.27",
+        # the production instance's run, event-log and schedule storage (deploy/dagster.yaml).
+        # dagster-postgres uses psycopg2 (its retries read psycopg2's error codes), and the
+        # instance names the driver in its URL scheme (`postgresql+psycopg2`): with the pinned
+        # SQLAlchemy, a bare `postgresql://` would mean psycopg 3, which is not installed.
+        "dagster-postgres==0.29.27",
+        "psycopg2-binary==2.9.13",
         # dbt-core 1.12 downloads a SQL parser binary from the internet while installing, which
         # fails on machines that only reach the package registries; 1.11 is self-contained.
         "dbt-core>=1.11,<1.12",

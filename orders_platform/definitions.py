@@ -16,6 +16,7 @@ from orders_platform.jobs import (
     orders_lateness_job,
     revenue_freshness_job,
 )
+from orders_platform.notify.alerts import failed_check_alert, run_failure_alert
 from orders_platform.notify.revisions import WebhookRevisionNotifier
 from orders_platform.notify.webhook import WebhookResource
 from orders_platform.resources import LandingZoneResource, WarehouseResource
@@ -63,11 +64,12 @@ defs = Definitions(
         nightly_remerge_schedule,
         freshness_check_schedule,
     ],
-    sensors=[landing_file_sensor, late_data_remerge_sensor],
+    sensors=[landing_file_sensor, late_data_remerge_sensor, run_failure_alert, failed_check_alert],
     resources={
         "warehouse": WarehouseResource(),
         "landing": LandingZoneResource(),
         "revision_notifier": WebhookRevisionNotifier(webhook=WebhookResource()),
+        "webhook": WebhookResource(),
         "dbt": OrdersDbtCliResource(
             project_dir=orders_dbt_project(), dbt_executable=dbt_executable()
         ),

@@ -1,7 +1,9 @@
 """Runtime settings read from the environment, each with a safe local default.
 
 Nothing here is read at import time: every value is a function call, so loading the code
-location (or a test importing a module) never depends on the caller's environment.
+location (or a test importing a module) never depends on the caller's environment. The one
+setting called while the code location loads is `first_partition_day` (the partitions are
+built then; see `orders_platform.partitions`).
 Relative paths are resolved against the repository root, not the process's working
 directory, because Dagster, dbt (which runs inside `dbt/`) and the Makefile each start in a
 different directory and must agree on the same files.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +23,13 @@ DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_DBT_TARGET = "dev"
 DEFAULT_REVENUE_DEADLINE_UTC = "02:00"
+DEFAULT_DAGSTER_UI_URL = "http://127.0.0.1:3000"
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 DEFAULT_ENGINE = "duckdb"
 DEFAULT_SPARK_MASTER = "local[2]"
 DEFAULT_SPARK_WAREHOUSE = "data/spark-warehouse"
+# the first partition of deployments that predate the setting; kept so their partitions stay
+DEFAULT_FIRST_PARTITION_DAY = "2025-01-01"
 
 
 def _share(raw: str) -> float:
@@ -57,6 +62,14 @@ DBT_VAR_SETTINGS: dict[str, tuple[str, Callable[[str], float | int | str]]] = {
     "ORDERS_FINALITY_QUIET_HOURS": ("finality_quiet_hours", _count),
     "ORDERS_FINANCE_AS_OF": ("finance_as_of", _utc_timestamp),
 }
+
+
+def _flag(name: str, *, default: bool) -> bool:
+    """A true/false setting; anything else fails loudly rather than meaning either."""
+    raw = (os.environ.get(name) or str(default)).strip().lower()
+    if raw not in ("true", "false"):
+        raise ValueError(f"{name}={raw!r}: expected true or false")
+    return raw == "true"
 
 
 def resolve_path(value: str | os.PathLike[str]) -> Path:
@@ -96,6 +109,20 @@ def spark_warehouse() -> Path:
     return resolve_path(os.environ.get("ORDERS_SPARK_WAREHOUSE") or DEFAULT_SPARK_WAREHOUSE)
 
 
+def dbt_in_process() -> bool:
+    """Whether dbt runs inside the Dagster run's process (`ORDERS_DBT_IN_PROCESS`, default
+    true); false runs stock dagster-dbt, a dbt subprocess per invocation
+    (`orders_platform.dagster_internals`)."""
+    return _flag("ORDERS_DBT_IN_PROCESS", default=True)
+
+
+def pg_event_log_pool() -> bool:
+    """Whether the production instance's event log keeps its PostgreSQL connections open
+    between writes (`ORDERS_PG_EVENT_LOG_POOL`, default true; see
+    `orders_platform.dagster_internals`)."""
+    return _flag("ORDERS_PG_EVENT_LOG_POOL", default=True)
+
+
 def dbt_target() -> str:
     """The dbt target in `dbt/profiles.yml` (`ORDERS_DBT_TARGET`: `dev` or `prod`)."""
     return os.environ.get("ORDERS_DBT_TARGET") or DEFAULT_DBT_TARGET
@@ -104,6 +131,26 @@ def dbt_target() -> str:
 def revenue_deadline_utc() -> str:
     """By when (HH:MM UTC) yesterday's revenue must exist (`ORDERS_REVENUE_DEADLINE_UTC`)."""
     return os.environ.get("ORDERS_REVENUE_DEADLINE_UTC") or DEFAULT_REVENUE_DEADLINE_UTC
+
+
+def dagster_ui_url() -> str:
+    """The Dagster UI's base URL that alerts link runs under (`ORDERS_DAGSTER_UI_URL`)."""
+    return (os.environ.get("ORDERS_DAGSTER_UI_URL") or DEFAULT_DAGSTER_UI_URL).rstrip("/")
+
+
+def first_partition_day() -> date:
+    """The deployment's first daily partition (`ORDERS_FIRST_PARTITION_DAY`, an ISO date).
+
+    Read when the code location loads, not per run: Dagster builds the partitions then. A
+    malformed value fails the load, naming the variable.
+    """
+    raw = os.environ.get("ORDERS_FIRST_PARTITION_DAY") or DEFAULT_FIRST_PARTITION_DAY
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(
+            f"ORDERS_FIRST_PARTITION_DAY={raw!r}: expected a date as YYYY-MM-DD"
+        ) from None
 
 
 def dbt_var_settings() -> dict[str, float | int | str]:

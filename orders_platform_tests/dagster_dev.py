@@ -16,13 +16,14 @@ import pytest
 from benchmarks.dagster_dev import (
     BIN_DIR,
     dagster_dev,
+    free_port,
     graphql,
     platform_env,
     prepare_dagster_home,
     wait_for,
 )
 
-__all__ = ["BIN_DIR", "dagster_dev", "graphql", "wait_for"]
+__all__ = ["BIN_DIR", "dagster_dev", "free_port", "graphql", "wait_for"]
 
 LAUNCH_BACKFILL = """
 mutation Launch($params: LaunchBackfillParams!) {

@@ -167,17 +167,30 @@ def platform_at(root: Path, *, persistent: bool = False) -> Iterator[Platform]:
 
 
 class Receiver:
-    """A local Slack-compatible webhook that records what it is sent."""
+    """A local Slack-compatible webhook that records what it is sent.
 
-    def __init__(self) -> None:
+    `answers` are the HTTP statuses of the first requests, in order (a 429 comes with
+    `Retry-After: 0`); every later request is answered 200. `requests` counts every POST,
+    `messages` holds the texts of those answered 2xx.
+    """
+
+    def __init__(self, answers: tuple[int, ...] = ()) -> None:
         self.messages: list[str] = []
+        self.requests = 0
+        pending = list(answers)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.messages.append(json.loads(body)["text"])
-                self.send_response(200)
+                receiver.requests += 1
+                status = pending.pop(0) if pending else 200
+                if 200 <= status <= 299:
+                    receiver.messages.append(json.loads(body)["text"])
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "0")
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args) -> None:

@@ -117,6 +117,7 @@ def _remerge_with_receiver(platform: Platform) -> Facts:
         "run_id": result.run_id,
         "history_run_id": history.run_id,
         "messages": receiver.messages,
+        "webhook_url": receiver.url,
     }
 
 

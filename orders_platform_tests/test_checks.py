@@ -1,5 +1,6 @@
 """Each check fails when it should, passes otherwise, and says what a person should look at."""
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -51,32 +52,92 @@ def test_a_14_day_range_run_records_every_check_for_each_day(
     late_merged_platform, late_merged_snapshot
 ):
     result = late_merged_platform.check_evaluations(late_merged_snapshot.facts["run_id"])
+    run_id = late_merged_snapshot.facts["run_id"]
     for check in (FCT_RECONCILES, REVENUE_MATCHES, "unique_fct_orders_order_id"):
         evaluations = by_partition(result, check)
         assert sorted(evaluations) == FOURTEEN_DAYS, check
         assert all(e.passed for e in evaluations.values()), check
+        # each day's verdict is about that day's materialization by this run
+        targets = {e.target_materialization_data for e in evaluations.values()}
+        assert {t.run_id for t in targets} == {run_id}, check
+        assert len({t.storage_id for t in targets}) == len(FOURTEEN_DAYS), check
+
+
+def only_evaluation(result, check_name):
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == check_name]
+    return evaluation
 
 
 @pytest.mark.slow
-def test_a_duplicate_order_in_another_partition_fails_uniqueness_and_blocks_revenue(
+def test_a_merged_row_whose_key_another_row_holds_fails_uniqueness_and_blocks_revenue(
     merged_platform,
 ):
+    """The build proves only the rows it merged, but each against the whole table: a row the
+    re-merge never touches (dated outside its window) holding the event id of an order the
+    re-merge writes makes that event id the latest of two orders."""
+    with merged_platform.connect() as conn:
+        conn.execute(
+            "insert into fct_orders select * replace ("
+            "'o-tampered' as order_id, date '2026-03-20' as order_date) "
+            "from fct_orders where order_id = 'o-0310-1'"
+        )
+        [(event_id,)] = conn.execute(
+            "select latest_event_id from fct_orders where order_id = 'o-0310-1'"
+        ).fetchall()
+    result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
+    assert not result.success
+    # a whole-table verdict fails every day of the run
+    uniqueness = by_partition(result, "unique_fct_orders_latest_event_id")
+    assert len(uniqueness) == 7
+    assert not any(e.passed for e in uniqueness.values())
+    assert event_id in metadata_text(uniqueness["2026-03-10"], "failures")
+    assert all(e.passed for e in by_partition(result, "unique_fct_orders_order_id").values())
+    materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
+    assert AssetKey("revenue_daily") not in materialized
+    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
+    assert "unique_fct_orders_latest_event_id" in failure
+    assert "revenue_daily" in failure
+
+
+@pytest.mark.slow
+def test_the_staging_refresh_proves_the_events_its_run_loaded_against_every_event(
+    merged_platform,
+):
+    """An event id loaded by this run that an earlier landed event holds fails the run's
+    staging uniqueness; the run that loaded nothing has nothing new to prove."""
+    run_id = str(uuid.uuid4())
+    with merged_platform.connect() as conn:
+        # as if this run had loaded the newest event under the oldest event's id
+        conn.execute(
+            "update orders_landing set load_id = ?, "
+            "event_id = (select min(event_id) from orders_landing where not is_retry) "
+            "where event_id = (select max(event_id) from orders_landing where not is_retry)",
+            [run_id],
+        )
+    loaded = merged_platform.run_job("ingest_orders_job", run_id=run_id, raise_on_error=False)
+    assert not only_evaluation(loaded, "unique_stg_orders_event_id").passed
+    later = merged_platform.run_job("ingest_orders_job", raise_on_error=False)
+    assert only_evaluation(later, "unique_stg_orders_event_id").passed
+
+
+@pytest.mark.slow
+def test_a_checks_only_run_proves_uniqueness_over_the_whole_table(merged_platform):
+    """A duplicate no build touches (written by hand, outside every window) is found by the
+    whole-table audit that a checks-only run is."""
     with merged_platform.connect() as conn:
         conn.execute(
             "insert into fct_orders select * replace (date '2026-03-20' as order_date) "
             "from fct_orders where order_id = 'o-0301-1'"
         )
-    result = merged_platform.remerge("2026-03-08", LAST, raise_on_error=False)
-    assert not result.success
+    result = merged_platform.run_job(
+        "orders_checks_job",
+        tags={ASSET_PARTITION_RANGE_START_TAG: "2026-03-08", ASSET_PARTITION_RANGE_END_TAG: LAST},
+        raise_on_error=False,
+    )
     uniqueness = by_partition(result, "unique_fct_orders_order_id")
     assert len(uniqueness) == 7
     assert not any(e.passed for e in uniqueness.values())
     assert "o-0301-1" in metadata_text(uniqueness["2026-03-10"], "failures")
-    materialized = {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
-    assert AssetKey("revenue_daily") not in {m for m in materialized}
-    failure = result.get_step_failure_events()[0].step_failure_data.error.to_string()
-    assert "unique_fct_orders_order_id" in failure
-    assert "revenue_daily" in failure
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ count must equal its lines.
 import json
 import re
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -111,21 +111,30 @@ def test_events_with_arbitrary_field_values_are_loaded_or_quarantined_as_the_ora
 
 
 # Lines laid out as a producer writes them, which the loader reads the short way when they
-# match `contract.PRODUCER_LINE_PATTERN`: any ids, any status, amounts up to 16 digits, and
-# times that may be no real instant (then off the pattern, or not), before the order was
-# placed, or far after the file arrived.
+# match `contract.PRODUCER_LINE_PATTERN`: any ids, any status, amounts up to 16 digits as
+# numbers or strings (and numerals just off the short way's shape), and times in the
+# contract's layouts (with or without seconds, any offset spelling) that may be no real
+# instant (then off the pattern, or not), before the order was placed, or far after the file
+# arrived.
 plain_text = st.text(
     st.characters(exclude_characters='"\\', exclude_categories=("Cc", "Cs")), min_size=1
 )
 shaped_amount = st.from_regex(r"(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?", fullmatch=True)
+near_amount = st.from_regex(r"[+-]?[0-9]{1,18}(\.[0-9]{0,3})?", fullmatch=True)
 any_shaped_time = st.from_regex(
-    r"[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\.[0-9]{1,6})?"
-    r"(Z|[+-][0-1][0-9]:[0-9]{2})",
+    r"[0-9]{4}-[0-1][0-9]-[0-3][0-9][T ][0-2][0-9]:[0-5][0-9](:[0-6][0-9](\.[0-9]{1,7})?)?"
+    r"(Z|[+-][0-2][0-9]:?[0-6][0-9])",
     fullmatch=True,
 )
-near_arrival = st.datetimes(
-    min_value=datetime(2026, 3, 18), max_value=datetime(2026, 3, 22), timezones=st.just(UTC)
-).map(lambda moment: moment.isoformat(timespec="seconds"))
+OFFSETS = st.sampled_from([UTC, *(timezone(timedelta(minutes=m)) for m in (-570, -300, 330, 840))])
+near_arrival = st.builds(
+    lambda moment, offset, spec: moment.astimezone(offset).isoformat(timespec=spec),
+    st.datetimes(
+        min_value=datetime(2026, 3, 18), max_value=datetime(2026, 3, 22), timezones=st.just(UTC)
+    ),
+    OFFSETS,
+    st.sampled_from(["seconds", "minutes", "microseconds"]),
+)
 shaped_time = near_arrival | any_shaped_time
 
 
@@ -139,7 +148,9 @@ def producer_lines(draw) -> str:
         "order_placed_at": draw(shaped_time),
         "event_time": draw(shaped_time),
     }
-    amount = draw(shaped_amount)
+    amount = draw(shaped_amount | near_amount)
+    if draw(st.booleans()):
+        amount = f'"{amount}"'
     line = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     return line.replace(',"order_placed_at"', f',"amount":{amount},"order_placed_at"')
 
@@ -172,6 +183,43 @@ def test_times_an_engine_would_stretch_are_invalid_in_every_line_shape():
     ]
     assert_as_the_oracle_classifies("\n".join(lines).encode())
     assert ingest("\n".join(lines).encode())[0] == ["invalid_timestamp"] * len(lines)
+
+
+# Amounts sent as strings that an engine's cast would read, or that sit on the edge of the
+# short way's shape: only plain decimal numerals are numeric strings.
+BORDERLINE_AMOUNTS = (
+    "12.50", "0", "0.5", "-0", "-0.00", "+12", "012", "12.500", "12.5.0", " 12", "12 ", "\t12",
+    "12\n", "1e3", "1E3", "12.", ".5", "1_000", "0x10", "NaN", "Infinity", "-Infinity", "",
+    "-1", "12.501", "9999999999999999.99", "10000000000000000", "-10000000000000000",
+    "1" * 40, "\u0661\u0662",
+)  # fmt: skip
+
+
+def test_borderline_string_amounts_are_classified_as_the_oracle_says_in_every_shape():
+    producer_shaped = json.dumps(VALID, separators=(",", ":"))
+    lines = [
+        line.replace('"12.50"', json.dumps(amount))
+        for amount in BORDERLINE_AMOUNTS
+        for line in (producer_shaped, json.dumps(VALID))
+    ]
+    assert_as_the_oracle_classifies("\n".join(lines).encode())
+    outcomes = ingest("\n".join(lines).encode())[0]
+    assert outcomes[:2] == [None, None]  # "12.50", which takes the short way
+    assert outcomes[BORDERLINE_AMOUNTS.index(" 12") * 2] == "invalid_amount"
+
+
+def test_producer_lines_with_string_amounts_and_offsets_take_the_short_way():
+    producer_shaped = json.dumps(VALID, separators=(",", ":"))
+    for line in (
+        producer_shaped,
+        producer_shaped.replace('"12.50"', "12.5"),
+        producer_shaped.replace("11:05:00+01:00", "11:05+0100"),
+        producer_shaped.replace("T11:05:00", " 11:05:00.123456"),
+    ):
+        assert re.fullmatch(PRODUCER_LINE_PATTERN, line, flags=re.ASCII), line
+    for amount in ("12.500", "012", "-0", " 12", "1e3", "12."):
+        line = producer_shaped.replace('"12.50"', json.dumps(amount))
+        assert not re.fullmatch(PRODUCER_LINE_PATTERN, line, flags=re.ASCII), line
 
 
 def test_hostile_lines_are_each_quarantined_with_a_reason():

@@ -16,7 +16,7 @@ from orders_platform.ingestion.contract import (
 from orders_platform.ingestion.dialects import DuckDB, SparkSQL
 from orders_platform.ingestion.loader import load_new_files
 from orders_platform.ingestion.replay import export_rejected
-from orders_platform.ingestion.schema import PLATFORM_COLUMNS, ensure_schema
+from orders_platform.ingestion.schema import EVENT_IDS_TABLE, PLATFORM_COLUMNS, ensure_schema
 from orders_platform.resources.landing import write_complete_file
 from orders_platform_tests.expectations import expected_from
 from orders_platform_tests.fixtures.late_events import (
@@ -163,6 +163,68 @@ def test_a_legacy_landing_table_is_migrated_in_place_without_losing_rows(platfor
     assert platform.rows("select count(*) from orders_landing where event_ingested_at is null") == [
         (3,)
     ]
+
+
+def _paid(event_id: str, placed: str = "2026-03-19T10:00:00Z") -> str:
+    return event_line(event_id, "o-1", "c-1", "paid", '"12.50"', placed, "2026-03-19T11:00:00Z")
+
+
+def _retry_flags(platform, source_file: str) -> list[tuple[int, bool]]:
+    return platform.rows(
+        "select source_line_number, is_retry from orders_landing where source_file = ? order by 1",
+        [source_file],
+    )
+
+
+def test_a_retry_is_flagged_by_its_event_id_however_it_landed_before(platform):
+    platform.land([LandingFile("a.jsonl", ARRIVAL, [_paid("e-1"), _paid("e-2")])])
+    # across loads, within a load, and an id landed before under another order date
+    later = [_paid("e-1"), _paid("e-3"), _paid("e-3"), _paid("e-2", "2026-03-01T10:00:00Z")]
+    platform.land([LandingFile("b.jsonl", ARRIVAL, later)])
+    assert _retry_flags(platform, "a.jsonl") == [(1, False), (2, False)]
+    assert _retry_flags(platform, "b.jsonl") == [(1, True), (2, False), (3, True), (4, True)]
+    assert platform.rows(
+        f"select event_id, count(*) from {EVENT_IDS_TABLE} group by 1 order by 1"
+    ) == [
+        ("e-1", 1),
+        ("e-2", 1),
+        ("e-3", 1),
+    ]
+
+
+def test_an_id_sharing_a_landed_ids_hash_is_a_retry_only_if_the_id_itself_landed(platform):
+    platform.land([LandingFile("a.jsonl", ARRIVAL, [_paid("e-1")])])
+    with platform.connect() as conn:
+        # what a hash collision looks like: another id stored under e-2's hash
+        e2_hash = DuckDB().id_hash("'e-2'")
+        conn.execute(f"insert into {EVENT_IDS_TABLE} select {e2_hash}, 'e-other'")
+    platform.land([LandingFile("b.jsonl", ARRIVAL, [_paid("e-2"), _paid("e-1")])])
+    assert _retry_flags(platform, "b.jsonl") == [(1, False), (2, True)]
+
+
+def test_a_warehouse_without_the_event_id_table_gets_it_filled_from_landing(platform):
+    platform.land([LandingFile("a.jsonl", ARRIVAL, [_paid("e-1"), _paid("e-1"), _paid("e-2")])])
+    with platform.connect() as conn:
+        conn.execute(f"drop table {EVENT_IDS_TABLE}")
+        assert ensure_schema(conn) == [f"created {EVENT_IDS_TABLE} from orders_landing"]
+        assert ensure_schema(conn) == []
+    platform.land([LandingFile("b.jsonl", ARRIVAL, [_paid("e-2"), _paid("e-3"), _paid("e-1")])])
+    assert _retry_flags(platform, "b.jsonl") == [(1, True), (2, False), (3, True)]
+    assert platform.rows(f"select event_id from {EVENT_IDS_TABLE} order by 1") == [
+        ("e-1",),
+        ("e-2",),
+        ("e-3",),
+    ]
+
+
+def test_event_id_hashes_from_another_duckdb_version_are_recomputed_before_a_lookup(platform):
+    platform.land([LandingFile("a.jsonl", ARRIVAL, [_paid("e-1")])])
+    with platform.connect() as conn:
+        conn.execute(f"update {EVENT_IDS_TABLE} set id_hash = id_hash + 1")
+        conn.execute(f"comment on table {EVENT_IDS_TABLE} is 'hashed by another version'")
+    (report,) = platform.land([LandingFile("b.jsonl", ARRIVAL, [_paid("e-1")])])
+    assert report.migrations == [f"rehashed {EVENT_IDS_TABLE}"]
+    assert _retry_flags(platform, "b.jsonl") == [(1, True)]
 
 
 def test_rejected_lines_replay_as_a_new_file_once_corrected(platform):

@@ -22,10 +22,21 @@ PACKAGE_DIR = Path(orders_platform.__file__).parent
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     # what anyone may import: runtime settings, the partitioning, resources (warehouse,
     # landing zone, Spark, the revision notifier's type), the dbt project, UI metadata
-    # renderers, and the synthetic producer that writes landing files
+    # renderers, the synthetic producer that writes landing files, and the one module that
+    # holds every private Dagster / dagster-dbt name the platform relies on
     (
         "foundations",
-        frozenset({"settings", "partitions", "resources", "dbt_project", "metadata", "synthetic"}),
+        frozenset(
+            {
+                "settings",
+                "partitions",
+                "resources",
+                "dbt_project",
+                "metadata",
+                "synthetic",
+                "dagster_internals",
+            }
+        ),
     ),
     ("ingestion", frozenset({"ingestion"})),
     # the dbt assets, and the lateness models they build read back as their metadata

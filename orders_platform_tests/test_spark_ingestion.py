@@ -7,6 +7,7 @@ sensors use on Spark. One JVM serves the whole module (it takes most of a minute
 on a shared machine).
 """
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -20,9 +21,15 @@ import pytest
 
 from orders_platform.ingestion.load_steps import LoadReport
 from orders_platform.ingestion.loader import load_new_files
-from orders_platform.ingestion.schema import DAYS_TABLE, FILES_TABLE, LANDING_TABLE, REJECTED_TABLE
+from orders_platform.ingestion.schema import (
+    DAYS_TABLE,
+    EVENT_IDS_TABLE,
+    FILES_TABLE,
+    LANDING_TABLE,
+    REJECTED_TABLE,
+)
 from orders_platform.resources.warehouse import connect_warehouse, read_warehouse
-from orders_platform_tests.expectations import expected_from
+from orders_platform_tests.expectations import classify_file, expected_from
 from orders_platform_tests.fixtures.late_events import (
     LandingFile,
     both_waves,
@@ -49,6 +56,24 @@ _EXTRA = LandingFile(
 )  # fmt: skip
 
 
+# String amounts on the edge of the contract, each in the producers' shape and spaced out.
+def _amount_lines() -> list[str]:
+    from orders_platform_tests.test_fuzz_ingestion import BORDERLINE_AMOUNTS
+
+    lines = []
+    for number, amount in enumerate(BORDERLINE_AMOUNTS):
+        shaped = event_line(
+            f"ev-amount-{number}", "o-amount", "c-1", "paid", json.dumps(amount),
+            "2026-03-30T10:00:00Z", "2026-03-30T11:00:00+01:00",
+        )  # fmt: skip
+        spaced = json.dumps({**json.loads(shaped), "event_id": f"ev-amount-{number}-spaced"})
+        lines += [shaped, spaced]
+    return lines
+
+
+_AMOUNTS = LandingFile("2026-03-31T01.jsonl", datetime(2026, 3, 31, tzinfo=UTC), _amount_lines())
+
+
 def _write(landing_file: LandingFile, directory: Path) -> None:
     """Write the file's lines as UTF-8, the surrogate escapes of `_EXTRA` as raw bytes."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -57,7 +82,7 @@ def _write(landing_file: LandingFile, directory: Path) -> None:
 
 
 def _files() -> list[LandingFile]:
-    return [*both_waves(), _EXTRA]
+    return [*both_waves(), _EXTRA, _AMOUNTS]
 
 
 @dataclass
@@ -70,6 +95,10 @@ class Landed:
     recovered: LoadReport
     spark_rows: dict[str, list[tuple[Any, ...]]]
     reader_while_session_open: str
+    # the event-id table as the loads wrote it, and as refilled from landing once dropped
+    event_ids: list[tuple[Any, ...]]
+    event_ids_refilled: list[tuple[Any, ...]]
+    refill_changes: list[str]
 
 
 def _rows(conn, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
@@ -101,6 +130,7 @@ _READER_SCRIPT = textwrap.dedent(
 @pytest.fixture(scope="module")
 def landed(tmp_path_factory) -> Iterator[Landed]:
     from orders_platform.ingestion.spark_loader import load_new_files_spark
+    from orders_platform.ingestion.spark_schema import ensure_spark_schema
     from orders_platform.resources.spark import spark_session
 
     root = tmp_path_factory.mktemp("spark_ingestion")
@@ -140,6 +170,11 @@ def landed(tmp_path_factory) -> Iterator[Landed]:
                 "from main.orders_landing limit 3"
             )
             recovered = load_new_files_spark(spark, root / "landing-spark", load_id="recovery")
+            event_ids_sql = f"select id_hash, event_id, load_id from main.{EVENT_IDS_TABLE}"
+            event_ids = sorted(tuple(row) for row in spark.sql(event_ids_sql).collect())
+            spark.sql(f"drop table main.{EVENT_IDS_TABLE}")
+            refill_changes = ensure_spark_schema(spark)
+            event_ids_refilled = sorted(tuple(row) for row in spark.sql(event_ids_sql).collect())
             spark_rows = {
                 table: [
                     tuple(row)
@@ -165,6 +200,9 @@ def landed(tmp_path_factory) -> Iterator[Landed]:
             recovered=recovered,
             spark_rows=spark_rows,
             reader_while_session_open=reader.stdout.strip(),
+            event_ids=event_ids,
+            event_ids_refilled=event_ids_refilled,
+            refill_changes=refill_changes,
         )
 
 
@@ -210,6 +248,20 @@ def test_spark_lands_every_row_as_the_duckdb_loader_does(on_spark, table):
     assert expected, f"{table} is empty: the comparison would prove nothing"
 
 
+def test_both_engines_keep_each_landed_event_id_once(landed):
+    with connect_warehouse(landed.duckdb) as conn:
+        landed_ids = conn.execute("select distinct event_id from orders_landing").fetchall()
+        duckdb_ids = conn.execute(f"select event_id from {EVENT_IDS_TABLE}").fetchall()
+    spark_ids = [(event_id,) for _, event_id, _ in landed.event_ids]
+    assert sorted(duckdb_ids) == sorted(landed_ids)
+    assert sorted(spark_ids) == sorted(landed_ids)
+
+
+def test_a_dropped_event_id_table_is_refilled_from_landing_as_the_loads_wrote_it(landed):
+    assert landed.refill_changes == [f"created {EVENT_IDS_TABLE} from {LANDING_TABLE}"]
+    assert landed.event_ids_refilled == landed.event_ids
+
+
 def test_each_file_reports_the_same_accounting_on_both_engines(landed):
     assert [r.files for r in landed.spark_reports] == [r.files for r in landed.duckdb_reports]
     assert [r.touched_days for r in landed.spark_reports] == [
@@ -229,8 +281,8 @@ def test_the_fixture_lands_on_spark_as_the_fixture_oracle_says(on_spark):
         rejected = dict(
             conn.execute(
                 "select reason, count(*) from orders_rejected "
-                "where source_file <> ? group by reason",
-                [_EXTRA.name],
+                "where source_file not in (?, ?) group by reason",
+                [_EXTRA.name, _AMOUNTS.name],
             ).fetchall()
         )
         assert rejected == expected.rejected
@@ -241,6 +293,20 @@ def test_the_fixture_lands_on_spark_as_the_fixture_oracle_says(on_spark):
         assert conn.execute(
             "select order_placed_at, event_time from orders_landing where event_id = 'ev-extra-1'"
         ).fetchall() == [(datetime(2026, 3, 30, 8, 0), datetime(2026, 3, 30, 9, 30))]
+
+
+def test_string_amounts_on_the_contracts_edge_land_on_spark_as_the_oracle_says(on_spark):
+    with read_warehouse() as conn:
+        outcomes = dict(
+            conn.execute(
+                "select source_line_number, reason from orders_rejected where source_file = ? "
+                "union all "
+                "select source_line_number, null from orders_landing where source_file = ?",
+                [_AMOUNTS.name, _AMOUNTS.name],
+            ).fetchall()
+        )
+    expected = classify_file("\n".join(_AMOUNTS.lines).encode(), _AMOUNTS.arrived_at)
+    assert [outcomes[number] for number in range(1, len(expected) + 1)] == expected
 
 
 def test_relanding_the_same_files_loads_nothing(landed):

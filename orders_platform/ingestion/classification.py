@@ -11,7 +11,10 @@ could lint it; a table keeps each rule on one line, next to the reason it names.
 The statement is one pass on DuckDB (a later issue needs >= 500 K events/s): each line is
 parsed once, every field typed once, and the first broken rule, in `REJECT_REASONS` order,
 names the reason. A valid line is a retry when its event id landed before, or appears on an
-earlier valid line of the same batch (by file name, then line number).
+earlier valid line of the same batch (by file name, then line number). "Landed before" is
+looked up in the table of landed event ids (`schema.EVENT_IDS_TABLE`), by a 64-bit hash of
+the id first and the id itself only on a hash match (`Dialect.landed_before`), so the lookup
+reads eight bytes per landed id rather than every id's text.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from orders_platform.ingestion.contract import (
+    AMOUNT_TYPE,
     FIELDS,
     HISTORY_FOLDER,
     MAX_CLOCK_SKEW_HOURS,
+    NUMERIC_STRING_PATTERN,
     PRODUCER_LINE_PATTERN,
     REJECT_REASONS,
     STATUSES,
@@ -30,7 +35,7 @@ from orders_platform.ingestion.contract import (
 from orders_platform.ingestion.dialects import Dialect
 
 # The columns of `_classified`, the table or view the engines write their rows from.
-_CLASSIFIED_COLUMNS = ("source_file", "source_line_number", *FIELDS, "reason")
+_CLASSIFIED_COLUMNS = ("source_file", "source_line_number", *FIELDS, "id_hash", "reason")
 
 
 def reject_rules(sql: Dialect, ingested_at: datetime) -> dict[str, str]:
@@ -72,7 +77,8 @@ def _fields(sql: Dialect) -> list[str]:
     columns.append(either(sql.shaped_text("status"), general, "status"))
     general = (
         f"case when {sql.is_string('amount')}"
-        f" then try_cast(trim({sql.text('amount')}) as decimal(38, 10))"
+        f" then case when {sql.full_match(sql.text('amount'), NUMERIC_STRING_PATTERN)}"
+        f" then try_cast({sql.text('amount')} as decimal(38, 10)) end"
         f" when {sql.is_number('amount')} then {sql.number_as_decimal('amount')} end"
     )
     shaped = f"cast({sql.shaped_text('amount')} as decimal(38, 10))"
@@ -121,7 +127,7 @@ fields as (
 read_as as (
     select
         *,
-        try_cast(amount_exact as decimal(18, 2)) as amount,
+        try_cast(amount_exact as {amount_type}) as amount,
         {instants}
     from fields
 ),
@@ -136,6 +142,7 @@ judged as {materialized}(
         source_file,
         source_line_number,
         {typed_fields},
+        {id_hash} as id_hash,
         reason,
         -- only a rejected line is kept as it arrived
         case when reason is not null then raw_line end as raw_line
@@ -148,11 +155,7 @@ judged as {materialized}(
         from typed
     ) as with_reasons
 ),
-landed_before as (
-    select distinct landed.event_id
-    from {landing} as landed
-    where landed.event_id in (select judged.event_id from judged where judged.reason is null)
-),
+{landed_before},
 repeated_in_batch as (
     select event_id
     from judged
@@ -195,11 +198,12 @@ select reason, count(*) from _classified where reason is not null group by reaso
 """
 
 
-def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) -> str:
+def classification_sql(sql: Dialect, event_ids_table: str, ingested_at: datetime) -> str:
     """The query that classifies `_incoming_lines` (columns `source_file`,
     `source_line_number`, `raw_line`, `pre_reason`) into the rows of `_classified`.
 
-    `landing_table` is the landing table as the engine names it, `ingested_at` the load's
+    `event_ids_table` is the table of every event id landed before (`schema.EVENT_IDS_TABLE`)
+    as the engine names it, `ingested_at` the load's
     arrival time (naive UTC): each row's `event_ingested_at`, except for history files
     (`contract.HISTORY_FOLDER`), whose rows land unstamped."""
     rules = reject_rules(sql, ingested_at)
@@ -209,6 +213,7 @@ def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) 
         f" else timestamp {sql.literal(ingested_at.isoformat(sep=' '))} end"
     )
     return _CLASSIFICATION.format(
+        amount_type=AMOUNT_TYPE,
         arrival=arrival,
         materialized=sql.materialized,
         parsed=sql.parsed(sql.full_match("raw_line", PRODUCER_LINE_PATTERN)),
@@ -219,6 +224,7 @@ def classification_sql(sql: Dialect, landing_table: str, ingested_at: datetime) 
         rules="\n            ".join(
             f"when {rules[reason]} then {sql.literal(reason)}" for reason in REJECT_REASONS
         ),
-        landing=landing_table,
+        id_hash=sql.id_hash("event_id"),
+        landed_before=sql.landed_before(event_ids_table),
         columns=",\n    ".join(f"judged.{column}" for column in _CLASSIFIED_COLUMNS),
     )

@@ -31,7 +31,7 @@ REJECT_REASONS: dict[str, str] = {
     "missing_id": "event_id, order_id or customer_id is missing, empty or not a string",
     "unknown_status": "status is not one of " + ", ".join(STATUSES),
     "invalid_amount": (
-        "amount is missing, not a finite number, has more than 2 decimals, "
+        "amount is missing, not a finite number or numeric string, has more than 2 decimals, "
         "or is 10^16 or more (it must fit decimal(18, 2))"
     ),
     "negative_amount": "amount is below zero",
@@ -39,6 +39,18 @@ REJECT_REASONS: dict[str, str] = {
     "event_time_before_order_placed": "event_time is earlier than order_placed_at",
     "event_time_after_arrival": "event_time is more than 24 hours after the file arrived",
 }
+
+# Amounts are money in the shop currency, stored as AMOUNT_TYPE: at most AMOUNT_DECIMALS
+# decimals and AMOUNT_INTEGER_DIGITS digits before the point (under 10^16).
+AMOUNT_DECIMALS = 2
+AMOUNT_INTEGER_DIGITS = 16
+AMOUNT_TYPE = f"decimal({AMOUNT_INTEGER_DIGITS + AMOUNT_DECIMALS}, {AMOUNT_DECIMALS})"
+
+# An amount sent as a string must be a plain decimal numeral: an optional sign, ASCII digits,
+# an optional fraction; no spaces, exponents, digit separators, or point without digits on
+# both sides. The engines' casts read more (" 12", "1e3", "1_000", ".5"), which would load
+# amounts the producer did not write as numbers. A full match is meant (`Dialect.full_match`).
+NUMERIC_STRING_PATTERN = r"[+-]?[0-9]+(\.[0-9]+)?"
 
 # ISO-8601 date-time with a mandatory offset (Z, +HH:MM or +HHMM). DuckDB would happily read
 # an offset-less value in the session time zone, which is exactly the ambiguity we refuse.
@@ -50,24 +62,28 @@ _DATE = r"(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[1
 _HOUR_MINUTE = r"([01]\d|2[0-3]):[0-5]\d"
 _SECONDS = r"[0-5]\d(\.\d{1,6})?"
 _OFFSET_HOUR = r"[+-]([01]\d|2[0-3])"
-TIMESTAMP_PATTERN = rf"^{_DATE}[T ]{_HOUR_MINUTE}(:{_SECONDS})?(Z|{_OFFSET_HOUR}:?[0-5]\d)$"
+_TIMESTAMP = rf"{_DATE}[T ]{_HOUR_MINUTE}(:{_SECONDS})?(Z|{_OFFSET_HOUR}:?[0-5]\d)"
+TIMESTAMP_PATTERN = rf"^{_TIMESTAMP}$"
 
-# The exact shape of a line as the producers write it: the contract's fields in order and no
-# others, no whitespace, strings without escapes, a plain non-negative amount with at most 2
-# decimals, times with seconds and a UTC offset. Such a line is a JSON object whose ids,
-# status and amount keep their rules, so only its times are left to check: loaders read it
-# straight into typed columns instead of parsing it the general way (nearly every line has
-# this shape). A line of any other shape is judged the general way; the outcome is the same.
+# The shape of a line as the producers write it: the contract's fields in order and no
+# others, no whitespace between them, strings without escapes or control characters, the
+# amount a plain non-negative numeral within the amount's limits (as a JSON number or a
+# string), and the times as the contract's timestamps. Such a line is a JSON object whose
+# ids, status and amount keep their rules, so only its times are left to check: loaders read
+# it straight into typed columns instead of parsing it the general way (nearly every line
+# has this shape). A line of any other shape is judged the general way; the outcome is the
+# same. Every part is built from the rules above, so the shape cannot admit what they refuse.
 _PLAIN_STRING = r'"[^"\\\x00-\x1f]+"'
+_PLAIN_AMOUNT = rf"(0|[1-9]\d{{0,{AMOUNT_INTEGER_DIGITS - 1}}})(\.\d{{1,{AMOUNT_DECIMALS}}})?"
 _SHAPE_OF: dict[str, str] = {
     "event_id": _PLAIN_STRING,
     "order_id": _PLAIN_STRING,
     "customer_id": _PLAIN_STRING,
     "status": '"(' + "|".join(STATUSES) + ')"',
-    "amount": r"(0|[1-9]\d{0,15})(\.\d{1,2})?",
-    "order_placed_at": f'"{_DATE}T{_HOUR_MINUTE}:{_SECONDS}(Z|{_OFFSET_HOUR}:[0-5]\\d)"',
+    "amount": f'({_PLAIN_AMOUNT}|"{_PLAIN_AMOUNT}")',
+    "order_placed_at": f'"{_TIMESTAMP}"',
+    "event_time": f'"{_TIMESTAMP}"',
 }
-_SHAPE_OF["event_time"] = _SHAPE_OF["order_placed_at"]
 PRODUCER_LINE_PATTERN = r"\{" + ",".join(f'"{f}":{_SHAPE_OF[f]}' for f in FIELDS) + r"\}"
 
 # How far in the future (relative to its arrival) an event_time may be before it is rejected.

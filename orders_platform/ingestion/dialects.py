@@ -73,6 +73,16 @@ class Dialect(Protocol):
         """`value` as a SQL string literal."""
         ...
 
+    def id_hash(self, text: str) -> str:
+        """A 64-bit hash of `text`: what `event_ids` holds beside each landed event id, so
+        that the retry lookup reads eight bytes per landed id, not the id."""
+        ...
+
+    def landed_before(self, event_ids: str) -> str:
+        """CTEs, the last named `landed_before`: the event ids of `judged`'s valid lines that
+        are in `event_ids` (the table of every event id landed, with its `id_hash`)."""
+        ...
+
 
 _DUCKDB_PARSED = r"""shaped as (
     select *, pre_reason is null and {is_producer_shaped} as is_producer_shaped
@@ -103,6 +113,26 @@ parsed as (
                 then json_extract(raw_line, [{paths}])
         end as v
     from shaped
+)"""
+
+
+# Candidates by hash first (a scan of eight bytes per landed id), then the ids of just those
+# rows, fetched by row id, then the exact comparison. Each step is materialized: were the
+# comparison pushed into the scan, DuckDB would read every landed id to filter it.
+_DUCKDB_LANDED_BEFORE = """hash_matches as materialized (
+    select landed.rowid as landed_row
+    from {event_ids} as landed
+    where landed.id_hash in (select judged.id_hash from judged where judged.reason is null)
+),
+matched_ids as materialized (
+    select landed.event_id
+    from {event_ids} as landed
+    where landed.rowid in (select hash_matches.landed_row from hash_matches)
+),
+landed_before as (
+    select distinct matched_ids.event_id
+    from matched_ids
+    where matched_ids.event_id in (select judged.event_id from judged where judged.reason is null)
 )"""
 
 
@@ -147,6 +177,13 @@ class DuckDB:
     def literal(self, value: str) -> str:
         return "'" + value.replace("'", "''") + "'"
 
+    def id_hash(self, text: str) -> str:
+        # `hash` may change with DuckDB's version; `schema` rehashes the table when it does
+        return f"hash({text})"
+
+    def landed_before(self, event_ids: str) -> str:
+        return _DUCKDB_LANDED_BEFORE.format(event_ids=event_ids)
+
 
 _SPARK_PARSED = """shaped as (
     select *, pre_reason is null and {is_producer_shaped} as is_producer_shaped
@@ -170,6 +207,16 @@ parsed as (
         *,
         {types}
     from objects
+)"""
+
+# Spark joins on the hash and the id together; it has no row ids to fetch the few by.
+_SPARK_LANDED_BEFORE = """landed_before as (
+    select distinct landed.event_id
+    from {event_ids} as landed
+    left semi join (
+        select judged.id_hash, judged.event_id from judged where judged.reason is null
+    ) as batch
+        on landed.id_hash = batch.id_hash and landed.event_id = batch.event_id
 )"""
 
 # An offset-bearing time without seconds (allowed by the contract, and read by DuckDB) gets
@@ -225,3 +272,10 @@ class SparkSQL:
     def literal(self, value: str) -> str:
         # Spark unescapes backslash sequences in string literals
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def id_hash(self, text: str) -> str:
+        # a fixed algorithm and seed (Spark's bucketing relies on it across versions)
+        return f"xxhash64({text})"
+
+    def landed_before(self, event_ids: str) -> str:
+        return _SPARK_LANDED_BEFORE.format(event_ids=event_ids)

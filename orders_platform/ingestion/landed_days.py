@@ -22,9 +22,9 @@ from dagster import (
     DataVersionsByPartition,
     observable_source_asset,
 )
-from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from orders_platform import settings
+from orders_platform.dagster_internals import DATA_VERSION_TAG
 from orders_platform.partitions import daily_partitions
 
 LANDED_ORDER_DAYS = "landed_order_days"

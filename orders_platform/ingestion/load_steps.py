@@ -94,7 +94,8 @@ class LoadEngine(Protocol):
         ...
 
     def insert_loaded(self, load_id: str) -> None:
-        """The valid rows, stamped as `_classified` says (`classification_sql`)."""
+        """The valid rows, stamped as `_classified` says (`classification_sql`), and the
+        event ids they bring that had not landed before (`schema.EVENT_IDS_TABLE`)."""
         ...
 
     def insert_rejected(self, ingested_at: datetime, load_id: str) -> None: ...

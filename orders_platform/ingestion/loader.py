@@ -31,7 +31,7 @@ from orders_platform.ingestion.load_steps import (
     split_undecodable,
     touched_days_sql,
 )
-from orders_platform.ingestion.schema import LANDING_TABLE, ensure_schema
+from orders_platform.ingestion.schema import EVENT_IDS_TABLE, ensure_schema
 
 # Files are committed in batches of about this many bytes, bounding memory at any volume.
 DEFAULT_BATCH_BYTES = 256 * 1024 * 1024
@@ -98,6 +98,12 @@ select
 from _classified
 where reason is null
 order by source_file, source_line_number
+"""
+
+# The batch's new event ids: each valid line that is not a retry brings one never seen before.
+_INSERT_EVENT_IDS = """
+insert into orders_landing_event_ids
+select id_hash, event_id from _classified where reason is null and not is_retry
 """
 
 _INSERT_REJECTED = """
@@ -175,7 +181,7 @@ class _DuckDBEngine:
                     )
 
     def classify(self, ingested_at: datetime) -> Counter[str]:
-        classification = classification_sql(_DIALECT, LANDING_TABLE, ingested_at)
+        classification = classification_sql(_DIALECT, EVENT_IDS_TABLE, ingested_at)
         self.conn.execute(_CREATE_CLASSIFIED.format(classification=classification))
         return Counter(dict(self.conn.execute(REJECTED_BY_REASON).fetchall()))
 
@@ -195,6 +201,7 @@ class _DuckDBEngine:
 
     def insert_loaded(self, load_id: str) -> None:
         self.conn.execute(_INSERT_LANDED, {"load_id": load_id})
+        self.conn.execute(_INSERT_EVENT_IDS)
 
     def insert_rejected(self, ingested_at: datetime, load_id: str) -> None:
         self.conn.execute(

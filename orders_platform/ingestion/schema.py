@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import duckdb
 
+from orders_platform.ingestion.contract import AMOUNT_TYPE
+from orders_platform.ingestion.dialects import DuckDB
+
 PRODUCER_COLUMNS: dict[str, str] = {
     "event_id": "varchar",
     "order_id": "varchar",
     "customer_id": "varchar",
     "status": "varchar",
-    "amount": "decimal(18, 2)",
+    "amount": AMOUNT_TYPE,
     "order_placed_at": "timestamp",  # UTC, naive
     "event_time": "timestamp",  # UTC, naive
 }
@@ -34,6 +37,7 @@ LANDING_TABLE = "orders_landing"
 REJECTED_TABLE = "orders_rejected"
 FILES_TABLE = "orders_landing_files"
 DAYS_TABLE = "orders_landing_days"
+EVENT_IDS_TABLE = "orders_landing_event_ids"
 
 _CREATE_REJECTED = """
 create table if not exists orders_rejected (
@@ -87,6 +91,45 @@ where landing.rowid = ranked.row_id
 """
 
 
+# Every event id that has landed, once, with its hash (`Dialect.id_hash`): what a load looks
+# its ids up in to flag retries (`classification`), eight bytes a landed id rather than the
+# whole landing table's ids. A load adds its new ids in the transaction that lands them; a
+# warehouse from before this table gets it filled from `orders_landing` in one statement.
+_CREATE_EVENT_IDS = """
+create table orders_landing_event_ids as
+select {id_hash} as id_hash, event_id
+from (select distinct event_id from orders_landing where event_id is not null) as landed
+"""
+
+# DuckDB's `hash` is not promised to stay the same across versions. The table's comment
+# holds the hash of a fixed text when its hashes were computed; when this DuckDB hashes the
+# text differently, every stored hash is recomputed (in one statement) before any lookup.
+_HASH_PROBE = "orders_platform event id"
+_REHASH_EVENT_IDS = "update orders_landing_event_ids set id_hash = {id_hash}"
+
+
+def _ensure_event_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create and fill the event-id table if missing; rehash it if `hash` has changed."""
+    id_hash = DuckDB().id_hash
+    (probe,) = conn.execute(f"select {id_hash('?')}::varchar", [_HASH_PROBE]).fetchone()
+    changes = []
+    if not _existing_columns(conn, EVENT_IDS_TABLE):
+        conn.execute(_CREATE_EVENT_IDS.format(id_hash=id_hash("event_id")))
+        changes.append(f"created {EVENT_IDS_TABLE} from {LANDING_TABLE}")
+    else:
+        stored = conn.execute(
+            "select comment from duckdb_tables() "
+            "where schema_name = current_schema() and table_name = ?",
+            [EVENT_IDS_TABLE],
+        ).fetchone()
+        if stored is not None and stored[0] == probe:
+            return []
+        conn.execute(_REHASH_EVENT_IDS.format(id_hash=id_hash("event_id")))
+        changes.append(f"rehashed {EVENT_IDS_TABLE}")
+    conn.execute(f"comment on table {EVENT_IDS_TABLE} is '{probe}'")
+    return changes
+
+
 def _existing_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     rows = conn.execute(
         "select column_name from information_schema.columns "
@@ -134,4 +177,4 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> list[str]:
         if not _existing_columns(conn, table):
             conn.execute(ddl)
             changes.append(f"created {table}")
-    return changes
+    return changes + _ensure_event_ids(conn)

@@ -36,7 +36,13 @@ from orders_platform.ingestion.load_steps import (
     split_undecodable,
     touched_days_sql,
 )
-from orders_platform.ingestion.schema import DAYS_TABLE, FILES_TABLE, LANDING_TABLE, REJECTED_TABLE
+from orders_platform.ingestion.schema import (
+    DAYS_TABLE,
+    EVENT_IDS_TABLE,
+    FILES_TABLE,
+    LANDING_TABLE,
+    REJECTED_TABLE,
+)
 from orders_platform.ingestion.spark_schema import (
     checked_load_id,
     drop_unfinished_loads,
@@ -56,6 +62,12 @@ select
     event_ingested_at, source_file, source_line_number, is_retry, :load_id
 from _classified
 where reason is null
+"""
+
+# The load's new event ids: each valid line that is not a retry brings one never seen before.
+_INSERT_EVENT_IDS = """
+insert into {event_ids}
+select id_hash, event_id, :load_id from _classified where reason is null and not is_retry
 """
 
 _INSERT_REJECTED = """
@@ -162,7 +174,7 @@ class _SparkEngine:
     def classify(self, ingested_at: datetime) -> Counter[str]:
         # Checkpointed before anything is written: the retry flags must be judged against the
         # landing table as it was, never recomputed against rows this load has since appended.
-        classification = classification_sql(_DIALECT, qualified(LANDING_TABLE), ingested_at)
+        classification = classification_sql(_DIALECT, qualified(EVENT_IDS_TABLE), ingested_at)
         self.spark.sql(classification).localCheckpoint().createOrReplaceTempView("_classified")
         return Counter(dict(self.spark.sql(REJECTED_BY_REASON).collect()))
 
@@ -173,6 +185,10 @@ class _SparkEngine:
     def insert_loaded(self, load_id: str) -> None:
         self.spark.sql(
             _INSERT_LANDED.format(landing=qualified(LANDING_TABLE)), args={"load_id": load_id}
+        )
+        self.spark.sql(
+            _INSERT_EVENT_IDS.format(event_ids=qualified(EVENT_IDS_TABLE)),
+            args={"load_id": load_id},
         )
 
     def insert_rejected(self, ingested_at: datetime, load_id: str) -> None:

@@ -1,7 +1,8 @@
 """Ingestion's tables on Spark: the same names and columns as on DuckDB, as parquet tables.
 
 Spark's parquet tables have no transactions, so a load is made safe another way:
-`orders_landing` and `orders_rejected` are partitioned by `load_id`, and a load writes its
+`orders_landing`, `orders_rejected` and `orders_landing_event_ids` are partitioned by
+`load_id`, and a load writes its
 ledger rows (`orders_landing_files`) last. A load that died before its ledger rows were
 written left partitions no ledger row names; the next load drops them before it reads
 anything (`drop_unfinished_loads`), so a file is still loaded exactly once.
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from orders_platform.ingestion.dialects import SparkSQL
 from orders_platform.ingestion.schema import (
     DAYS_TABLE,
+    EVENT_IDS_TABLE,
     FILES_TABLE,
     LANDING_TABLE,
     PLATFORM_COLUMNS,
@@ -74,7 +77,17 @@ SPARK_TABLES: dict[str, tuple[dict[str, str], str]] = {
         {"version": "string", "updated_at": "timestamp", "order_date": "date"},
         "order_date",
     ),
+    # created by `_CREATE_EVENT_IDS`, after the landing table it is filled from
+    EVENT_IDS_TABLE: ({"id_hash": "bigint", "event_id": "string", "load_id": "string"}, "load_id"),
 }
+
+# The event-id table (`schema.EVENT_IDS_TABLE`) is created from the landing table, so that a
+# warehouse from before it gets every landed id: each id's first row (not a retry), in the
+# partition of the load that landed it, so that dropping an unfinished load drops its ids.
+_CREATE_EVENT_IDS = """
+create table {event_ids} using parquet partitioned by (load_id) as
+select {id_hash} as id_hash, event_id, load_id from {landing} where not is_retry
+"""
 
 _LOAD_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -98,6 +111,16 @@ def ensure_spark_schema(spark: SparkSession) -> list[str]:
     for table, (columns, partition) in SPARK_TABLES.items():
         if table in existing:
             continue
+        if table == EVENT_IDS_TABLE:
+            spark.sql(
+                _CREATE_EVENT_IDS.format(
+                    event_ids=qualified(EVENT_IDS_TABLE),
+                    id_hash=SparkSQL().id_hash("event_id"),
+                    landing=qualified(LANDING_TABLE),
+                )
+            )
+            changes.append(f"created {table} from {LANDING_TABLE}")
+            continue
         ddl = ", ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
         partitioned = f" partitioned by ({partition})" if partition else ""
         spark.sql(f"create table {qualified(table)} ({ddl}) using parquet{partitioned}")
@@ -116,7 +139,7 @@ def drop_unfinished_loads(spark: SparkSession, finished: set[str]) -> list[str]:
     """Drop the partitions of loads not among the `finished` ones (those with ledger rows);
     return the ids of the loads dropped."""
     dropped: set[str] = set()
-    for table in (LANDING_TABLE, REJECTED_TABLE):
+    for table in (LANDING_TABLE, REJECTED_TABLE, EVENT_IDS_TABLE):
         for (spec,) in spark.sql(f"show partitions {qualified(table)}").collect():
             load_id = spec.removeprefix("load_id=")
             if load_id not in finished:

@@ -9,11 +9,11 @@ from dagster import (
     build_schedule_from_partitioned_job,
     schedule,
 )
-from dagster._core.storage.tags import (
+
+from orders_platform.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
-
 from orders_platform.jobs import ingest_orders_job, orders_daily_job, revenue_freshness_job
 from orders_platform.partitions import REMERGE_DAYS
 

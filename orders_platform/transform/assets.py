@@ -30,15 +30,15 @@ from dagster import (
     Failure,
     PartitionKeyRange,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 from dagster_dbt import dbt_assets
 from pydantic import Field
 
 from orders_platform import settings
+from orders_platform.dagster_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 from orders_platform.dbt_project import orders_dbt_project
 from orders_platform.lateness import LATENESS_TABLE, lateness_metadata
 from orders_platform.partitions import daily_partitions

@@ -12,7 +12,9 @@ partition key (the supported way to attach a partition to a check result from in
 multi-asset step). A test whose stored failures carry an `order_date` column (the
 reconciliation tests) fails exactly the partitions of those days (even days outside the
 run's window, e.g. a day a re-dated order left); any other failing test (uniqueness over
-the whole table, say) fails every partition of the run.
+the whole table, say) fails every partition of the run. A whole-table verdict is repeated
+for each day on purpose: Dagster plans a check of a partitioned asset once per partition of
+the run, and a day whose planned check got no evaluation of its own shows it as skipped.
 
 This runs after the dbt process has exited, so reading the failure tables and the table
 schemas never contends with dbt for the DuckDB file lock.
@@ -38,10 +40,8 @@ from dagster import (
     TableColumn,
     TableSchema,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
+from orders_platform.dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from orders_platform.metadata import markdown_table, plain
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -137,24 +137,43 @@ def per_partition_evaluations(
         yield evaluation(key, False, _day_metadata(failing_days[key]))
 
 
-def latest_materializations(instance: DagsterInstance, asset_key: AssetKey) -> TargetFor:
-    """Look up (once per day) the latest materialization of each day of `asset_key`."""
+def latest_materializations(
+    instance: DagsterInstance, asset_key: AssetKey, partition_keys: Sequence[str]
+) -> TargetFor:
+    """The latest materialization of each of `partition_keys` of `asset_key`, read in one
+    pass over the asset's newest materializations (the run's own, as a rule); a day asked
+    for outside `partition_keys` (a day a re-dated order left) is looked up on its own."""
     found: dict[str, AssetCheckEvaluationTargetMaterializationData | None] = {}
+
+    def target(record: Any) -> AssetCheckEvaluationTargetMaterializationData:
+        return AssetCheckEvaluationTargetMaterializationData(
+            storage_id=record.storage_id,
+            run_id=record.event_log_entry.run_id,
+            timestamp=record.timestamp,
+        )
+
+    def fetch(partitions: Sequence[str]) -> None:
+        wanted, cursor = set(partitions), None
+        while wanted:
+            page = instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(partitions)),
+                limit=max(len(partitions), 100),
+                cursor=cursor,
+            )
+            for record in page.records:  # newest first
+                if record.partition_key in wanted:
+                    found[record.partition_key] = target(record)
+                    wanted.discard(record.partition_key)
+            if not page.has_more:
+                break
+            cursor = page.cursor
+        found.update(dict.fromkeys(wanted))
+
+    fetch(partition_keys)
 
     def target_for(partition: str) -> AssetCheckEvaluationTargetMaterializationData | None:
         if partition not in found:
-            records = instance.fetch_materializations(
-                AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
-            ).records
-            found[partition] = (
-                AssetCheckEvaluationTargetMaterializationData(
-                    storage_id=records[0].storage_id,
-                    run_id=records[0].event_log_entry.run_id,
-                    timestamp=records[0].timestamp,
-                )
-                if records
-                else None
-            )
+            fetch([partition])
         return found[partition]
 
     return target_for
@@ -205,7 +224,7 @@ def publish(
             failures = [] if event.passed else stored_failures(conn, node)
             if event.asset_key not in targets:
                 targets[event.asset_key] = latest_materializations(
-                    context.instance, event.asset_key
+                    context.instance, event.asset_key, partition_keys
                 )
             yield from per_partition_evaluations(
                 event,
