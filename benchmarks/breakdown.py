@@ -37,7 +37,8 @@ def render_breakdown(columns: list[BreakdownColumn], bare: dict[str, float]) -> 
     out = [
         "",
         "Where each run's time went (seconds, medians; from each run's event log and dbt's "
-        "artifacts; the `of which` rows are bare `python` processes timed apart, medians):",
+        "artifacts; the `of which` rows are bare `python` processes timed apart, the fastest "
+        "of three or more):",
         "",
         "| phase | " + " | ".join(names) + " |",
         "|---|" + "---:|" * len(names),
