@@ -35,8 +35,8 @@ demo: $(MANIFEST)
 	$(BIN)/python -m orders_platform.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check orders_platform orders_platform_tests deploy
-	$(BIN)/ruff format --check orders_platform orders_platform_tests deploy
+	$(BIN)/ruff check orders_platform orders_platform_tests deploy benchmarks
+	$(BIN)/ruff format --check orders_platform orders_platform_tests deploy benchmarks
 	mkdir -p data && ORDERS_WAREHOUSE=$(CURDIR)/data/.lint.duckdb $(BIN)/sqlfluff lint dbt/models
 
 test: $(MANIFEST) lint
@@ -73,15 +73,15 @@ e2e: $(MANIFEST)
 # then DuckDB beside Spark at a small size (BENCH_COMPARE_DAYS, BENCH_COMPARE_EVENTS_PER_DAY,
 # flags in BENCH_COMPARE_ARGS).
 bench: $(MANIFEST) $(SPARK_STAMP)
-	$(BIN)/python -m orders_platform.bench $(BENCH_ARGS)
-	$(BIN)/python -m orders_platform.bench.engines $(BENCH_COMPARE_ARGS)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.engines $(BENCH_COMPARE_ARGS)
 
 # Late event to corrected revenue under a real `dagster dev` with the repo's dagster.yaml, on a
 # small platform of its own (docs/performance.md). Sizes and scenarios from BENCH_HEAL_DAYS,
 # BENCH_HEAL_EVENTS_PER_DAY, BENCH_HEAL_SCENARIOS, BENCH_HEAL_REPEATS, BENCH_HEAL_DIR, or flags
 # in BENCH_HEAL_ARGS (e.g. BENCH_HEAL_ARGS="--repeats 3 --keep").
 bench-heal: $(MANIFEST)
-	$(BIN)/python -m orders_platform.bench.heal_latency $(BENCH_HEAL_ARGS)
+	$(BIN)/python -m benchmarks.heal_latency $(BENCH_HEAL_ARGS)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

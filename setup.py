@@ -10,7 +10,10 @@ setup(
     name="orders_platform",
     version="0.1.0",
     description="Late-arriving order events to trustworthy daily revenue (Dagster + dbt + DuckDB).",
-    packages=find_packages(exclude=["orders_platform_tests", "orders_platform_tests.*"]),
+    # the benchmarks (`benchmarks/`) and the tests run from the repository root; not shipped
+    packages=find_packages(
+        exclude=["orders_platform_tests", "orders_platform_tests.*", "benchmarks", "benchmarks.*"]
+    ),
     python_requires=">=3.11,<3.13",
     install_requires=[
         "dagster==1.13.27",

@@ -2,7 +2,7 @@
 
 Each test gets its own DAGSTER_HOME with the project's dagster.yaml and the writer pool's
 limit set the way `make dev` sets it, a free 127.0.0.1 port, and a server that is always
-stopped with every process it started (`orders_platform.bench.dagster_dev`, which the
+stopped with every process it started (`benchmarks.dagster_dev`, which the
 heal-latency benchmark shares). The helpers here talk to it the way an operator's UI does:
 over GraphQL.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from orders_platform.bench.dagster_dev import (
+from benchmarks.dagster_dev import (
     BIN_DIR,
     dagster_dev,
     free_port,

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from orders_platform.bench.engines import ENGINES
+from benchmarks.engines import ENGINES
 from orders_platform.settings import REPO_ROOT
 
 pytestmark = pytest.mark.spark
@@ -20,7 +20,7 @@ def test_the_engine_comparison_reports_every_figure_for_duckdb_and_spark(tmp_pat
         [
             sys.executable,
             "-m",
-            "orders_platform.bench.engines",
+            "benchmarks.engines",
             "--days",
             "2",
             "--events-per-day",

@@ -40,7 +40,7 @@ def test_a_late_refund_is_healed_with_every_phase_reported(tmp_path):
         [
             sys.executable,
             "-m",
-            "orders_platform.bench.heal_latency",
+            "benchmarks.heal_latency",
             "--days",
             "22",
             "--events-per-day",

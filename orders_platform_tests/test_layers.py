@@ -45,8 +45,8 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("checks", frozenset({"checks", "reconciliation"})),
     ("sensors and schedules", frozenset({"sensors", "schedules", "jobs"})),
     ("notify", frozenset({"notify"})),
-    # what puts the platform together or drives it: the code location, `make demo`, `make bench`
-    ("entry points", frozenset({"definitions", "demo", "bench"})),
+    # what puts the platform together or drives it: the code location, `make demo`
+    ("entry points", frozenset({"definitions", "demo"})),
 )
 LAYER_OF = {part: index for index, (_, parts) in enumerate(LAYERS) for part in parts}
 
@@ -118,3 +118,14 @@ def test_no_module_imports_from_a_layer_above_its_own():
                 )
     assert seen, "no imports of the package were found: the parser saw nothing"
     assert upward == [], "imports that run back up the data path:\n" + "\n".join(upward)
+
+
+def test_the_package_never_imports_the_benchmarks():
+    # `benchmarks/` sits beside the package and is not shipped with it
+    imports = [
+        f"{path.relative_to(PACKAGE_DIR.parent)}:{line}"
+        for path in package_modules()
+        for line, imported in imported_modules(path)
+        if imported.split(".")[0] == "benchmarks"
+    ]
+    assert imports == []

@@ -1,4 +1,4 @@
-"""`make bench-heal` / `python -m orders_platform.bench.heal_latency`: late event to corrected
+"""`make bench-heal` / `python -m benchmarks.heal_latency`: late event to corrected
 revenue under a real `dagster dev`, with the repo's dagster.yaml.
 
 Builds a small merged platform of its own (generated traffic ending yesterday), starts
@@ -8,7 +8,7 @@ have passed and the heal run has finished. A file is dropped on a quiet platform
 after a landing sensor tick (the worst case of the first wait, the same in every run), or,
 for `during-reports`, while the reports that follow the previous heal hold the writer
 pool. Where the time went is read back from the Dagster instance
-(`orders_platform.bench.heal_timeline`), and each healed day's revenue must end exactly
+(`benchmarks.heal_timeline`), and each healed day's revenue must end exactly
 its refunds lower.
 
 Options come from flags or the environment (flags win): BENCH_HEAL_DAYS (30),
@@ -39,15 +39,14 @@ from dagster._core.definitions.sensor_definition import DEFAULT_SENSOR_DAEMON_IN
 from dagster._core.scheduler.instigation import InstigatorTick
 from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
 
-from orders_platform import settings
-from orders_platform.bench.child import Bench
-from orders_platform.bench.dagster_dev import (
+from benchmarks.child import Bench
+from benchmarks.dagster_dev import (
     dagster_dev,
     platform_env,
     prepare_dagster_home,
     wait_for,
 )
-from orders_platform.bench.heal_timeline import (
+from benchmarks.heal_timeline import (
     AUTOMATION_SENSOR,
     LANDING_SENSOR,
     Heal,
@@ -61,8 +60,9 @@ from orders_platform.bench.heal_timeline import (
     run_span,
     runs_between,
 )
-from orders_platform.bench.late_files import LateFile, net_revenue, refund_file
-from orders_platform.bench.report import header, machine, med
+from benchmarks.late_files import LateFile, net_revenue, refund_file
+from benchmarks.report import header, machine, med
+from orders_platform import settings
 from orders_platform.resources.warehouse import connect_warehouse
 from orders_platform.sensors.landing import landing_file_sensor
 from orders_platform.sensors.late_data import late_data_remerge_sensor
@@ -111,7 +111,7 @@ SCENARIOS = {
 def _options(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(
-        prog="python -m orders_platform.bench.heal_latency",
+        prog="python -m benchmarks.heal_latency",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -563,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(os.environ["DAGSTER_HOME"])
     prepare_dagster_home(home, os.environ)
     load_start = machine()["load_average"]
-    command = "python -m orders_platform.bench.heal_latency " + shlex.join(
+    command = "python -m benchmarks.heal_latency " + shlex.join(
         sys.argv[1:] if argv is None else argv
     )
     print(f"machine: {machine()}")

@@ -1,9 +1,12 @@
-"""The measured steps, each run in its own child process: `python -m orders_platform.bench.steps`.
+"""The steps that are not Dagster runs, each in its own child process: `python -m
+benchmarks.steps`. Dagster runs are launched as users launch them (`benchmarks.runs`).
 
-A child reads its paths from the environment the parent sets (ORDERS_WAREHOUSE,
-ORDERS_LANDING_DIR, DAGSTER_HOME, ...), exactly like a Dagster run worker, and writes its
-measurements as JSON to the file named on its command line. Timings are taken inside the
-child around the work itself; the parent adds the child's wall time and peak RSS.
+Here: loading the generated files stamped with their arrival times (building the platform),
+the hand-written floor, a full refresh, late-data detection and the longer history. A child
+reads its paths from the environment the parent sets (ORDERS_WAREHOUSE, ORDERS_LANDING_DIR,
+DAGSTER_HOME, ...) and writes its measurements as JSON to the file named on its command
+line. Timings are taken inside the child around the work itself; the parent adds the
+child's wall time and peak RSS.
 """
 
 from __future__ import annotations
@@ -20,14 +23,11 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
+from benchmarks.runs import MERGE_MODELS
 from orders_platform import settings
 from orders_platform.dbt_project import dbt_executable
+from orders_platform.ingestion.contract import LANDING_FILE_GLOB
 from orders_platform.resources.warehouse import connect_warehouse
-
-# The models a window re-merge rebuilds; "its SQL" is their dbt node execution time.
-MERGE_MODELS = ("model.orders_platform.fct_orders", "model.orders_platform.revenue_daily")
-# The jobs whose run is one dbt invocation of a partition window.
-DBT_JOBS = ("orders_daily_job", "orders_lateness_job", "orders_history_job")
 
 
 def _instance():
@@ -37,8 +37,10 @@ def _instance():
 
 
 def ingest(outbox: str, files: list[str]) -> dict[str, Any]:
-    """Land each arrival-day file and load it as arriving at the end of its day."""
-    from orders_platform.bench.volume import arrival_day
+    """Land each arrival day's files and load them as one load arriving at the end of that
+    day: the bench's history, stamped with its arrival times so that lateness is real. Not a
+    reported figure: ingestion is measured as a Dagster run (`__main__._measure_ingestion`)."""
+    from benchmarks.volume import arrival_day
     from orders_platform.ingestion.landed_days import record_day_versions
     from orders_platform.ingestion.loader import load_new_files
 
@@ -70,90 +72,9 @@ def _dbt_target() -> Path:
     return settings.DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
 
 
-def _dbt_results(run_id: str) -> dict[str, Any]:
-    """dbt's own account of the run's invocation (run_results.json in its target dir)."""
-    (path,) = _dbt_target().glob(f"*-{run_id[:7]}-*/run_results.json")
-    results = json.loads(path.read_text())
-    nodes = {r["unique_id"]: r["execution_time"] for r in results["results"]}
-    phases = _dbt_phases(path.parent / "dbt.log")
-    shutil.rmtree(path.parent)  # one directory per invocation; the bench makes many
-    return {
-        "dbt_elapsed": results["elapsed_time"],
-        "merge_sql": sum(nodes.get(model, 0.0) for model in MERGE_MODELS),
-        "nodes": nodes,
-        **phases,
-    }
-
-
-def _dbt_phases(log: Path) -> dict[str, Any]:
-    """When dbt logged its first line, finished loading the project, and its last line."""
-    first = loaded = last = None
-    partial = False
-    for line in log.read_text().splitlines():
-        event = json.loads(line)["info"]
-        at = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
-        first = first or at
-        last = at
-        partial = partial or "Partial parsing enabled" in event["msg"]
-        if loaded is None and event["msg"].startswith("Found "):
-            loaded = at
-    return {
-        "dbt_first_log": first,
-        "dbt_loaded": loaded,
-        "dbt_last_log": last,
-        "partial_parse": partial,
-    }
-
-
-def _dbt_process_span(instance, run_id: str) -> tuple[float, float]:
-    """From dagster-dbt's 'Running dbt command' to 'Finished dbt command' log entries."""
-    stamps = {}
-    for entry in instance.all_logs(run_id):
-        message = entry.user_message or ""
-        for marker in ("Running dbt command", "Finished dbt command"):
-            if message.startswith(marker):
-                stamps[marker] = entry.timestamp
-    return stamps["Running dbt command"], stamps["Finished dbt command"]
-
-
-def dagster_run(job: str, first: str | None = None, last: str | None = None) -> dict[str, Any]:
-    """One run of `job` in process, as the harness and `dagster asset materialize` do."""
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
-
-    from orders_platform.definitions import defs
-
-    instance = _instance()
-    job_def = defs.resolve_job_def(job)
-    started = time.perf_counter()
-    if first is None:
-        result = job_def.execute_in_process(instance=instance, raise_on_error=False)
-    elif first == last:
-        result = job_def.execute_in_process(
-            instance=instance, partition_key=first, raise_on_error=False
-        )
-    else:
-        tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-        result = job_def.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-    wall = time.perf_counter() - started
-    if not result.success:
-        raise RuntimeError(f"{job} {first}..{last} failed (run {result.run_id})")
-    measured: dict[str, Any] = {"run_wall": wall, "run_id": result.run_id}
-    if job in DBT_JOBS:
-        measured |= _dbt_results(result.run_id)
-        launched, finished = _dbt_process_span(instance, result.run_id)
-        measured["dbt_process"] = finished - launched
-        # the dbt process: Python and dbt start-up, project loading (parse), work, exit
-        measured["dbt_startup"] = measured["dbt_first_log"] - launched
-        measured["dbt_load"] = measured["dbt_loaded"] - measured["dbt_first_log"]
-    return measured
-
-
 def floor(copy: str, first: str, last: str, repeats: int) -> dict[str, Any]:
     """The hand-written re-merge of [first, last], `repeats` times, on a copy of the warehouse."""
-    from orders_platform.bench.floor import floor_remerge
+    from benchmarks.floor import floor_remerge
 
     start, end = date.fromisoformat(first), date.fromisoformat(last) + timedelta(days=1)
     seconds = []
@@ -163,6 +84,19 @@ def floor(copy: str, first: str, last: str, repeats: int) -> dict[str, Any]:
             floor_remerge(conn, start, end)
             seconds.append(time.perf_counter() - started)
     return {"seconds": seconds}
+
+
+def floor_ingest(warehouse: str, landing: str) -> dict[str, Any]:
+    """The hand-written ingestion of every file in `landing`, into a fresh `warehouse`."""
+    from benchmarks.floor import floor_ingest as load
+
+    files = sorted(str(path) for path in Path(landing).glob(LANDING_FILE_GLOB))
+    with connect_warehouse(Path(warehouse)) as conn:
+        started = time.perf_counter()
+        loaded, rejected = load(conn, files)
+        seconds = time.perf_counter() - started
+    Path(warehouse).unlink()
+    return {"seconds": seconds, "loaded": loaded, "rejected": rejected}
 
 
 def full_refresh(copy: str) -> dict[str, Any]:
@@ -236,7 +170,7 @@ def extend(generated_days: int, history_days: int) -> dict[str, Any]:
     """Grow the history to `history_days` by SQL copies, and tell Dagster the marts exist."""
     from dagster import AssetKey, AssetMaterialization
 
-    from orders_platform.bench.volume import extend_history
+    from benchmarks.volume import extend_history
     from orders_platform.ingestion.landed_days import publish_versions
     from orders_platform.transform.assets import orders_daily_dbt_models
 
@@ -249,6 +183,7 @@ def extend(generated_days: int, history_days: int) -> dict[str, Any]:
             conn.execute("select order_date, version from orders_landing_days").fetchall()
         )
         (events,) = conn.execute("select count(*) from orders_landing").fetchone()
+        (first_day,) = conn.execute("select min(order_date) from fct_orders").fetchone()
     seconds = time.perf_counter() - started
     publish_versions(versions)
     instance = _instance()
@@ -257,13 +192,18 @@ def extend(generated_days: int, history_days: int) -> dict[str, Any]:
             instance.report_runless_asset_event(
                 AssetMaterialization(asset_key=AssetKey(key.path), partition=day.isoformat())
             )
-    return {"seconds": seconds, "days_added": len(added), "events": events}
+    return {
+        "seconds": seconds,
+        "days_added": len(added),
+        "events": events,
+        "first_day": first_day.isoformat(),
+    }
 
 
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "ingest": ingest,
-    "dagster_run": dagster_run,
     "floor": floor,
+    "floor_ingest": floor_ingest,
     "full_refresh": full_refresh,
     "detect": detect,
     "extend": extend,
