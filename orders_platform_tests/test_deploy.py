@@ -15,12 +15,15 @@ import yaml
 
 from deploy.config import INSTANCE_YAML, LOCATION_NAME, WORKSPACE_YAML, Deployment
 from deploy.services import pid_of, service, stop_service
-from orders_platform.dagster_internals import PooledPostgresEventLogStorage
+from orders_platform.dagster_internals.postgres import PooledPostgresEventLogStorage
 from orders_platform.settings import REPO_ROOT
 
 STORAGES = {
     "run_storage": ("dagster_postgres.run_storage", "PostgresRunStorage"),
-    "event_log_storage": ("orders_platform.dagster_internals", "PooledPostgresEventLogStorage"),
+    "event_log_storage": (
+        "orders_platform.dagster_internals.postgres",
+        "PooledPostgresEventLogStorage",
+    ),
     "schedule_storage": ("dagster_postgres.schedule_storage", "PostgresScheduleStorage"),
 }
 

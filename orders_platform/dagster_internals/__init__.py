@@ -19,12 +19,9 @@ and row counts, which the platform never asks for.
 invocation (`settings.dbt_in_process`). Nothing else changes: dagster-dbt builds the command,
 selection, environment and target directory either way.
 
-One hook serves the production instance (deploy/dagster.yaml): dagster-postgres opens a new
-connection for every write to the event log (`NullPool`), which on PostgreSQL with password
-authentication costs more than the write itself, and a run writes one event per day for each
-of its assets and checks. `PooledPostgresEventLogStorage` keeps a few connections open in
-each process instead, as dagster-postgres already does for its webserver;
-`ORDERS_PG_EVENT_LOG_POOL=false` returns to stock dagster-postgres.
+One hook serves the production instance (deploy/dagster.yaml) and sits in its own module,
+`orders_platform.dagster_internals.postgres`, so that loading the code location does not
+import dagster-postgres: its event log keeps its connections between writes.
 
 What running in process adds over a subprocess:
 - the invocation's environment is the process's while dbt runs (dbt reads its flags and
@@ -64,14 +61,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-from dagster._serdes import ConfigurableClassData
 from dagster_dbt import DbtCliResource
-from dagster_postgres import PostgresEventLogStorage
-from dagster_postgres.utils import (
-    create_pg_engine,
-    get_token_provider_from_config,
-    pg_url_from_config,
-)
 from packaging.version import Version
 
 from orders_platform import settings
@@ -84,16 +74,9 @@ __all__ = [
     "PARTITION_NAME_TAG",
     "AssetCheckEvaluationTargetMaterializationData",
     "InProcessDbtCli",
-    "PooledPostgresEventLogStorage",
     "dbt_runner",
     "environment",
 ]
-
-# Connections an event log keeps open per process, and how many more it may open at once
-# (the daemon writes from several threads); kept ones are recycled after an hour.
-_EVENT_LOG_POOL_SIZE = 1
-_EVENT_LOG_POOL_OVERFLOW = 16
-_EVENT_LOG_POOL_RECYCLE_SECONDS = 3600
 
 # dbt's own log levels of the lines a subprocess would print at the default `--log-level`
 _STDOUT_LEVELS = frozenset({"info", "warn", "error"})
@@ -258,37 +241,3 @@ class InProcessDbtCli(DbtCliResource):
         if not settings.dbt_in_process():
             return super()._initialize_dbt_core_adapter(args)
         return None
-
-
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
-    """dagster-postgres's event log, keeping its connections between writes (module doc)."""
-
-    def __init__(
-        self,
-        postgres_url: str,
-        should_autocreate_tables: bool = True,
-        inst_data: ConfigurableClassData | None = None,
-        token_provider: Any = None,
-    ):
-        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
-        if settings.pg_event_log_pool():
-            self._engine = create_pg_engine(
-                self.postgres_url,
-                self._token_provider,
-                isolation_level="AUTOCOMMIT",
-                pool_size=_EVENT_LOG_POOL_SIZE,
-                max_overflow=_EVENT_LOG_POOL_OVERFLOW,
-                pool_recycle=_EVENT_LOG_POOL_RECYCLE_SECONDS,
-                pool_pre_ping=True,
-            )
-
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
-    ) -> PooledPostgresEventLogStorage:
-        return cls(
-            inst_data=inst_data,
-            postgres_url=pg_url_from_config(config_value),
-            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
-            token_provider=get_token_provider_from_config(config_value),
-        )
