@@ -8,24 +8,20 @@ small GraphQL and polling helpers to talk to it the way an operator's UI does.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TypeVar
 
+from deploy.services import graphql, wait_for
 from orders_platform.resources.warehouse import WRITER_POOL
 from orders_platform.settings import REPO_ROOT
 
-T = TypeVar("T")
 
 BIN_DIR = Path(sys.executable).parent
 CODE_LOCATION = "orders_platform.definitions"
@@ -35,34 +31,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def graphql(port: int, query: str, variables: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query, "variables": variables or {}}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["data"]
-
-
-def wait_for(what: str, predicate: Callable[[], T], timeout: float, interval: float = 1.0) -> T:
-    """Poll `predicate` until it returns something truthy, and return that.
-
-    An OSError from the predicate (a server not listening yet) counts as not yet; past
-    `timeout` seconds, TimeoutError says what was waited for.
-    """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except OSError:
-            value = None
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def platform_env(root: Path) -> dict[str, str]:
