@@ -22,7 +22,6 @@ from deploy.services import graphql, wait_for
 from orders_platform.resources.warehouse import WRITER_POOL
 from orders_platform.settings import REPO_ROOT
 
-
 BIN_DIR = Path(sys.executable).parent
 CODE_LOCATION = "orders_platform.definitions"
 
