@@ -10,13 +10,13 @@ failed themselves (re-executing such a run is safe: every step is idempotent).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from deploy.config import Deployment
+from orders_platform.dagster_internals import environment
 
 IN_PROGRESS = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
 
@@ -27,17 +27,9 @@ def deployment_instance(
 ) -> Iterator[DagsterInstance]:
     """The deployment's Dagster instance, its `{env: ...}` connection read from `env` (the
     process environment is restored as soon as the instance is loaded)."""
-    names = [name for name in env if name.startswith("ORDERS_PG_")]
-    saved = {name: os.environ.get(name) for name in names}
-    try:
-        os.environ.update({name: env[name] for name in names})
+    connection = {name: value for name, value in env.items() if name.startswith("ORDERS_PG_")}
+    with environment(connection):
         instance = DagsterInstance.from_config(str(deployment.dagster_home))
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
     with instance:
         yield instance
 
